@@ -1,0 +1,149 @@
+// One registration gives an HTTP route, a JSON-RPC method and (later) an MQTT API entry.
+import type { Static, TObject } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { errors } from '../core/errors.ts';
+
+export type HttpVerb = 'GET' | 'POST' | 'DELETE';
+export type Transport = 'http' | 'websocket' | 'mqtt';
+/** The least role that may call an endpoint; enforced by the authorization component. */
+export type Role = 'viewer' | 'operator' | 'admin';
+
+/** A websocket client as handlers see it: for identify, subscriptions and per-connection notifications. */
+export interface RpcConnection {
+  readonly id: number;
+  notify(method: string, params?: unknown[]): void;
+}
+
+export interface RequestContext {
+  transport: Transport;
+  verb: HttpVerb;
+  /** The websocket connection, or null over HTTP. */
+  connection: RpcConnection | null;
+  remoteAddress: string;
+}
+
+export interface EndpointSpec<S extends TObject> {
+  path: string;
+  verbs: readonly HttpVerb[];
+  params?: S;
+  role: Role;
+  /** Default: every transport. */
+  transports?: readonly Transport[];
+  /** Override of the JSON-RPC name derived by Moonraker's rule. */
+  rpcMethod?: string;
+  /** Upload and OctoPrint replies are not wrapped in `{result}`. */
+  unwrapped?: boolean;
+  description?: string;
+  handler(args: Static<S>, context: RequestContext): unknown;
+}
+
+export interface Endpoint {
+  path: string;
+  verb: HttpVerb;
+  rpcMethod: string | null;
+  transports: readonly Transport[];
+  role: Role;
+  unwrapped: boolean;
+  description: string;
+  call(rawArgs: Record<string, unknown>, context: RequestContext): Promise<unknown>;
+}
+
+const ALL_TRANSPORTS: readonly Transport[] = ['http', 'websocket', 'mqtt'];
+
+/**
+ * Moonraker's rule: `/server/files/list` → `server.files.list`; a path served under several verbs
+ * gets one method per verb with the verb before the last part (`server.database.get_item`).
+ */
+export function rpcMethodName(path: string, verb: HttpVerb, verbCount: number): string {
+  const parts = path.replace(/^\//, '').split('/');
+  if (verbCount > 1) parts[parts.length - 1] = `${verb.toLowerCase()}_${parts[parts.length - 1]}`;
+  return parts.join('.');
+}
+
+type NotificationSink = (method: string, params: unknown[]) => void;
+
+export class ApiRegistry {
+  private readonly endpoints: Endpoint[] = [];
+  private readonly byMethod = new Map<string, Endpoint>();
+  private readonly sinks: NotificationSink[] = [];
+  private frozen = false;
+
+  register<S extends TObject>(spec: EndpointSpec<S>): void {
+    if (this.frozen) throw new Error(`endpoint ${spec.path} registered after the HTTP server started`);
+    const transports = spec.transports ?? ALL_TRANSPORTS;
+    for (const verb of spec.verbs) {
+      if (
+        this.endpoints.some((e) => e.path === spec.path && e.verb === verb && e.transports.includes('http'))
+      ) {
+        if (transports.includes('http')) throw new Error(`${verb} ${spec.path} is registered twice`);
+      }
+      const rpc = transports.some((t) => t !== 'http')
+        ? (spec.rpcMethod ?? rpcMethodName(spec.path, verb, spec.verbs.length))
+        : null;
+      const endpoint: Endpoint = {
+        path: spec.path,
+        verb,
+        rpcMethod: rpc,
+        transports,
+        role: spec.role,
+        unwrapped: spec.unwrapped ?? false,
+        description: spec.description ?? '',
+        call: async (rawArgs, context) => {
+          const args = spec.params
+            ? validateArgs(spec.params, rawArgs, context.transport === 'http')
+            : rawArgs;
+          return spec.handler(args as Static<S>, context);
+        },
+      };
+      if (rpc) {
+        if (this.byMethod.has(rpc)) throw new Error(`JSON-RPC method ${rpc} is registered twice`);
+        this.byMethod.set(rpc, endpoint);
+      }
+      this.endpoints.push(endpoint);
+    }
+  }
+
+  all(): readonly Endpoint[] {
+    return this.endpoints;
+  }
+
+  method(name: string): Endpoint | undefined {
+    return this.byMethod.get(name);
+  }
+
+  /** Routes are fixed once fastify is listening; later registration is a programming error. */
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  /** Sends a server→client notification (`notify_*`) to every transport that listens. */
+  notify(method: string, params: unknown[] = []): void {
+    for (const sink of this.sinks) sink(method, params);
+  }
+
+  addNotificationSink(sink: NotificationSink): () => void {
+    this.sinks.push(sink);
+    return () => {
+      const index = this.sinks.indexOf(sink);
+      if (index >= 0) this.sinks.splice(index, 1);
+    };
+  }
+}
+
+/**
+ * Fills defaults, converts HTTP query strings to the schema's types, then checks; the first
+ * problem becomes a 400 / -32602 naming the argument.
+ */
+export function validateArgs<S extends TObject>(
+  schema: S,
+  raw: Record<string, unknown>,
+  coerce: boolean,
+): Static<S> {
+  let value: unknown = Value.Default(schema, structuredClone(raw));
+  if (coerce) value = Value.Convert(schema, value);
+  const first = Value.Errors(schema, value).First();
+  if (!first) return value as Static<S>;
+  const name = first.path.replace(/^\//, '').replace(/\//g, '.') || 'params';
+  const missing = first.value === undefined;
+  throw errors.invalidParam(name, missing ? 'is required' : `${first.message.toLowerCase()}`);
+}

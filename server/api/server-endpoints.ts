@@ -1,0 +1,98 @@
+// server.info, server.config and the per-connection endpoints every client calls first.
+import { Type } from '@sinclair/typebox';
+import type { Host } from '../core/component.ts';
+import { errors } from '../core/errors.ts';
+import type { HttpServer } from './server.ts';
+import type { Connection, WebsocketHub } from './websocket.ts';
+
+/** Mainsail compares this with v0.8.0-306 and Fluidd with v0.8.0-309 by semver. */
+export const MOONRAKER_VERSION = 'v0.9.3-1-gbrim';
+export const API_VERSION: [number, number, number] = [1, 5, 0];
+
+export function registerServerEndpoints(host: Host, hub: WebsocketHub, server: () => HttpServer): void {
+  host.api.register({
+    path: '/server/info',
+    verbs: ['GET'],
+    role: 'viewer',
+    description: 'Daemon state, components and warnings',
+    handler: () => {
+      // The printer link publishes `webhooks`; without it there is no firmware to talk to.
+      const webhooks = host.status.get('webhooks');
+      const state = typeof webhooks?.state === 'string' ? webhooks.state : 'disconnected';
+      return {
+        klippy_connected: webhooks !== undefined,
+        klippy_state: state,
+        components: host.runtime.advertised(),
+        failed_components: host.runtime.failed().map((f) => f.name),
+        registered_directories: [],
+        warnings: host.runtime.warnings(),
+        websocket_count: server().websocketCount(),
+        moonraker_version: MOONRAKER_VERSION,
+        missing_klippy_requirements: [],
+        api_version: API_VERSION,
+        api_version_string: API_VERSION.join('.'),
+      };
+    },
+  });
+
+  host.api.register({
+    path: '/server/config',
+    verbs: ['GET'],
+    role: 'viewer',
+    description: 'The validated configuration, one table per component',
+    handler: () => {
+      const file = host.runtime.configFile();
+      const raw = host.runtime.rawConfig();
+      return {
+        config: host.runtime.config(),
+        orig: raw,
+        files: file ? [{ filename: file, sections: Object.keys(raw) }] : [],
+      };
+    },
+  });
+
+  host.api.register({
+    path: '/server/connection/identify',
+    verbs: ['POST'],
+    role: 'viewer',
+    transports: ['websocket'],
+    params: Type.Object({
+      client_name: Type.String(),
+      version: Type.String(),
+      type: Type.String(),
+      url: Type.String(),
+      access_token: Type.Optional(Type.String()),
+      api_key: Type.Optional(Type.String()),
+    }),
+    description: 'Names the client behind a websocket connection',
+    handler: (args, context) => {
+      const connection = hub.connections.get(context.connection?.id ?? -1) as Connection | undefined;
+      if (!connection) throw errors.badRequest('identify is only available on a websocket connection');
+      if (connection.identity) throw errors.badRequest(`Connection ${connection.id} already identified`);
+      connection.identity = {
+        client_name: args.client_name,
+        version: args.version,
+        type: args.type,
+        url: args.url,
+      };
+      host.log.info(
+        { connection: connection.id, client: args.client_name, version: args.version },
+        'client identified',
+      );
+      return { connection_id: connection.id };
+    },
+  });
+
+  host.api.register({
+    path: '/server/websocket/id',
+    verbs: ['GET'],
+    role: 'viewer',
+    transports: ['websocket'],
+    description: 'Deprecated by Moonraker, still called by moonraker-api (Home Assistant)',
+    handler: (_args, context) => {
+      if (!context.connection)
+        throw errors.badRequest('websocket id is only available on a websocket connection');
+      return { websocket_id: context.connection.id };
+    },
+  });
+}

@@ -1,0 +1,214 @@
+// The `server` component: fastify on one port with the registry's routes, /websocket and the probes.
+import websocketPlugin from '@fastify/websocket';
+import { type Static, Type } from '@sinclair/typebox';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import { Counter, collectDefaultMetrics, Gauge } from 'prom-client';
+import { type ComponentInstance, defineComponent, type Host } from '../core/component.ts';
+import { ApiError } from '../core/errors.ts';
+import { parseQueryArgs } from './http-args.ts';
+import { JsonRpcDispatcher } from './jsonrpc.ts';
+import { registerPrinterObjectEndpoints } from './printer-objects.ts';
+import type { Endpoint } from './registry.ts';
+import { registerServerEndpoints } from './server-endpoints.ts';
+import { WebsocketHub } from './websocket.ts';
+
+export const serverConfig = Type.Object({
+  host: Type.String({
+    default: '0.0.0.0',
+    description: 'Address to listen on; 0.0.0.0 for every interface.',
+  }),
+  port: Type.Integer({
+    default: 7125,
+    minimum: 0,
+    maximum: 65535,
+    description:
+      "TCP port for the API, websocket and UI. 7125 is Moonraker's, so slicer presets work unchanged.",
+  }),
+  max_websocket_message_bytes: Type.Integer({
+    default: 1_048_576,
+    minimum: 1024,
+    maximum: 67_108_864,
+    description:
+      'Largest websocket frame accepted; a larger one is answered with an error, the connection stays.',
+  }),
+  max_body_bytes: Type.Integer({
+    default: 1_073_741_824,
+    minimum: 1024,
+    description: 'Largest HTTP request body (uploads included).',
+  }),
+});
+
+export type ServerConfig = Static<typeof serverConfig>;
+
+export interface HttpServer extends ComponentInstance {
+  readonly app: FastifyInstance;
+  /** The port actually bound (differs from config when it is 0). */
+  port(): number;
+  websocketCount(): number;
+}
+
+declare module '../core/component.ts' {
+  interface ComponentMap {
+    server: HttpServer;
+  }
+}
+
+export const serverComponent = defineComponent({
+  name: 'server',
+  needs: ['store'],
+  config: serverConfig,
+  create(host): HttpServer {
+    const app = Fastify({ logger: false, bodyLimit: host.config.max_body_bytes, trustProxy: false });
+    const dispatcher = new JsonRpcDispatcher(host.api, host.log);
+    const websocketGauge = new Gauge({
+      name: 'brim_websocket_clients',
+      help: 'Open websocket connections',
+      registers: [host.metrics],
+    });
+    const hub = new WebsocketHub(dispatcher, host.log, {
+      maxMessageBytes: host.config.max_websocket_message_bytes,
+      onOpen: (connection) => {
+        websocketGauge.inc();
+        host.bus.emit('websocket:connection_opened', { connectionId: connection.id });
+      },
+      onClose: (connection) => {
+        websocketGauge.dec();
+        host.bus.emit('websocket:connection_closed', { connectionId: connection.id });
+      },
+    });
+    let removeSink: (() => void) | null = null;
+    const instance: HttpServer = {
+      app,
+      port: () => {
+        const address = app.server.address();
+        return typeof address === 'object' && address ? address.port : host.config.port;
+      },
+      websocketCount: () => hub.connections.size,
+      async start() {
+        collectDefaultMetrics({ register: host.metrics });
+        await buildApp(app, host, hub, dispatcher);
+        removeSink = host.api.addNotificationSink((method, params) => hub.broadcast(method, params));
+        await app.listen({ host: host.config.host, port: host.config.port });
+        host.log.info(`listening on ${host.config.host}:${instance.port()}`);
+      },
+      async stop() {
+        removeSink?.();
+        hub.closeAll();
+        await app.close();
+      },
+    };
+    registerServerEndpoints(host, hub, () => instance);
+    registerPrinterObjectEndpoints(host, hub);
+    return instance;
+  },
+});
+
+async function buildApp(
+  app: FastifyInstance,
+  host: Host<ServerConfig>,
+  hub: WebsocketHub,
+  dispatcher: JsonRpcDispatcher,
+): Promise<void> {
+  const requests = new Counter({
+    name: 'brim_http_requests_total',
+    help: 'HTTP requests by route, method and status',
+    labelNames: ['route', 'method', 'status'],
+    registers: [host.metrics],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    requests.inc({
+      route: request.routeOptions.url ?? 'not_found',
+      method: request.method,
+      status: String(reply.statusCode),
+    });
+  });
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (_request, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    },
+  );
+  // Mainsail parses every error body, 404s included, as JSON.
+  app.setNotFoundHandler((request, reply) => {
+    sendError(reply, new ApiError(404, `Not Found: ${request.method} ${request.url.split('?')[0]}`));
+  });
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) host.log.error({ err: error }, 'HTTP request failed');
+    sendError(reply, new ApiError(status, error.message));
+  });
+
+  await app.register(websocketPlugin, {
+    // ws closes the socket above maxPayload; keep that well above our own limit, which answers instead.
+    options: { maxPayload: host.config.max_websocket_message_bytes * 4 },
+  });
+  hub.route(app);
+
+  app.get('/healthz', async () => ({ status: 'alive' }));
+  app.get('/readyz', async (_request, reply) => {
+    const runtime = host.runtime;
+    const ready = runtime.phase() === 'running';
+    const body = {
+      ready,
+      phase: runtime.phase(),
+      started_components: runtime.started(),
+      failed_components: runtime.failed(),
+      reasons: ready
+        ? []
+        : [`daemon is ${runtime.phase()}; started so far: ${runtime.started().join(', ') || 'none'}`],
+    };
+    reply.code(ready ? 200 : 503).send(body);
+  });
+  app.get('/metrics', async (_request, reply) => {
+    reply.type(host.metrics.contentType).send(await host.metrics.metrics());
+  });
+  app.post('/server/jsonrpc', async (request, reply) => {
+    const text = typeof request.body === 'string' ? request.body : JSON.stringify(request.body ?? null);
+    reply.send(await dispatcher.handleText(text, null, request.ip));
+  });
+
+  for (const endpoint of host.api.all()) {
+    if (endpoint.transports.includes('http')) addRoute(app, endpoint);
+  }
+  host.api.freeze();
+}
+
+function addRoute(app: FastifyInstance, endpoint: Endpoint): void {
+  app.route({
+    method: endpoint.verb,
+    url: endpoint.path,
+    handler: async (request: FastifyRequest, reply: FastifyReply) => {
+      try {
+        const body = isRecord(request.body) ? request.body : {};
+        const args = { ...parseQueryArgs(request.query as Record<string, unknown>), ...body };
+        const result = await endpoint.call(args, {
+          transport: 'http',
+          verb: endpoint.verb,
+          connection: null,
+          remoteAddress: request.ip,
+        });
+        reply.send(endpoint.unwrapped ? result : { result });
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        sendError(reply, error);
+      }
+    },
+  });
+}
+
+function sendError(reply: FastifyReply, error: ApiError): void {
+  reply
+    .code(error.status)
+    .type('application/json')
+    .send({ error: { code: error.status, message: error.message, traceback: '' } });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

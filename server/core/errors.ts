@@ -1,0 +1,65 @@
+// The one catalogue of errors with stable codes; each transport translates them its own way.
+
+/** An error a client caused or should see; `status` is the HTTP status Moonraker would use. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    /** Set only where JSON-RPC must not use Moonraker's default mapping of `status`. */
+    readonly rpcCode?: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  /** Moonraker's JSON-RPC mapping: 404 → -32601, 401 → -32602, other codes pass through. */
+  get jsonRpcCode(): number {
+    if (this.rpcCode !== undefined) return this.rpcCode;
+    if (this.status === 404) return -32601;
+    if (this.status === 401) return -32602;
+    return this.status;
+  }
+}
+
+export const RPC_PARSE_ERROR = -32700;
+export const RPC_INVALID_REQUEST = -32600;
+export const RPC_METHOD_NOT_FOUND = -32601;
+export const RPC_INVALID_PARAMS = -32602;
+
+export const errors = {
+  notFound: (what: string) => new ApiError(404, what),
+  methodNotFound: (method: string) => new ApiError(404, `Method not found: ${method}`, RPC_METHOD_NOT_FOUND),
+  invalidParam: (name: string, problem: string) =>
+    new ApiError(400, `Invalid argument '${name}': ${problem}`, RPC_INVALID_PARAMS),
+  badRequest: (message: string) => new ApiError(400, message),
+  unauthorized: () => new ApiError(401, 'Unauthorized'),
+  forbidden: (message: string) => new ApiError(403, message),
+  conflict: (message: string) => new ApiError(409, message),
+  unavailable: (message: string) => new ApiError(503, message),
+  namespaceNotFound: (namespace: string) => new ApiError(404, `Namespace '${namespace}' not found`),
+  keyNotFound: (key: string, namespace: string) =>
+    new ApiError(404, `Key '${key}' in namespace '${namespace}' not found`),
+};
+
+/** A config problem; the daemon refuses to start and prints `message` as it is. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** A core component failed to start; the daemon stops and says which one and why. */
+export class StartupError extends Error {
+  constructor(
+    readonly component: string,
+    readonly reason: string,
+  ) {
+    super(`component "${component}" failed to start: ${reason}`);
+    this.name = 'StartupError';
+  }
+}
+
+export function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

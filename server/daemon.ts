@@ -1,0 +1,114 @@
+// Builds and starts the whole daemon from options; main.ts and the end-to-end tests both use it.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { type TObject, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { serverComponent } from './api/server.ts';
+import { type Clock, SystemClock } from './core/clock.ts';
+import type { ComponentDefinition } from './core/component.ts';
+import { type LoadedConfig, readConfigFile } from './core/config.ts';
+import { Kernel } from './core/host.ts';
+import { createLogger, LOG_LEVELS, type RootLogger } from './core/logger.ts';
+import { dataPaths, ensureDataFolders, type Paths } from './core/paths.ts';
+import { machineComponent } from './machine/machine.ts';
+import { databaseComponent } from './store/database.ts';
+import { storeComponent } from './store/store.ts';
+
+export const loggingConfig = Type.Object({
+  level: Type.Union(
+    LOG_LEVELS.map((l) => Type.Literal(l)),
+    { default: 'info', description: 'Least severe level written to the console and the log file.' },
+  ),
+  console: Type.Boolean({ default: true, description: 'Also write log lines to standard output.' }),
+  max_file_bytes: Type.Integer({
+    default: 10_485_760,
+    minimum: 4096,
+    description: 'Size at which logs/brim.log is rotated to brim.log.1.',
+  }),
+  keep_files: Type.Integer({ default: 5, minimum: 0, maximum: 100, description: 'Rotated log files kept.' }),
+});
+
+/** Tables the kernel validates itself, beside each component's own. */
+export const CORE_TABLES: ReadonlyMap<string, TObject> = new Map([['logging', loggingConfig]]);
+
+/** Every built-in component, in no particular order: `needs` decides the start order. */
+export const BUILT_IN_COMPONENTS: readonly ComponentDefinition[] = [
+  storeComponent,
+  serverComponent,
+  databaseComponent,
+  machineComponent,
+] as ComponentDefinition[];
+
+export interface DaemonOptions {
+  dataDir: string;
+  /** A TOML file; when omitted, `<data>/config/brim.toml` is used if it exists, else defaults. */
+  configFile?: string;
+  /** Overrides [server] port (0 picks a free one, for tests). */
+  port?: number;
+  clock?: Clock;
+  /** Extra components (plugins, test fixtures) started with the built-ins. */
+  components?: readonly ComponentDefinition[];
+  /** Force console logging off (tests). */
+  quiet?: boolean;
+}
+
+export interface Daemon {
+  kernel: Kernel;
+  paths: Paths;
+  logger: RootLogger;
+  stop(): Promise<void>;
+}
+
+export function defaultConfigFile(paths: Paths): string {
+  return join(paths.config, 'brim.toml');
+}
+
+export function loadConfig(paths: Paths, configFile?: string): LoadedConfig {
+  const file = configFile ?? defaultConfigFile(paths);
+  if (!configFile && !existsSync(file)) return { file: null, raw: {} };
+  return readConfigFile(file);
+}
+
+/** Throws ConfigError or StartupError with a message fit to print as it is. */
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const paths = dataPaths(options.dataDir);
+  ensureDataFolders(paths);
+  const config = loadConfig(paths, options.configFile);
+  if (options.port !== undefined) config.raw.server = { ...config.raw.server, port: options.port };
+  const logTable = Value.Default(loggingConfig, structuredClone(config.raw.logging ?? {})) as Record<
+    string,
+    unknown
+  >;
+  const valid = Value.Check(loggingConfig, logTable);
+  const logger = createLogger({
+    level: valid ? String(logTable.level) : 'info',
+    console: !options.quiet && (valid ? Boolean(logTable.console) : true),
+    file: join(paths.logs, 'brim.log'),
+    maxBytes: valid ? Number(logTable.max_file_bytes) : 10_485_760,
+    keepFiles: valid ? Number(logTable.keep_files) : 5,
+  });
+  try {
+    const kernel = new Kernel({
+      definitions: [...BUILT_IN_COMPONENTS, ...(options.components ?? [])],
+      config,
+      extraTables: CORE_TABLES,
+      paths,
+      clock: options.clock ?? new SystemClock(),
+      log: logger.log,
+    });
+    await kernel.start();
+    return {
+      kernel,
+      paths,
+      logger,
+      stop: async () => {
+        await kernel.stop();
+        logger.log.info('stopped');
+        logger.close();
+      },
+    };
+  } catch (error) {
+    logger.close();
+    throw error;
+  }
+}

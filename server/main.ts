@@ -1,0 +1,89 @@
+// Entry point: reads the command line, starts the daemon, and stops it cleanly on SIGTERM/SIGINT.
+import { parseArgs } from 'node:util';
+import { ConfigError, StartupError } from './core/errors.ts';
+import { SystemdNotifier } from './core/sd-notify.ts';
+import { type Daemon, startDaemon } from './daemon.ts';
+
+const HELP = `Usage: brim [options]
+
+  --config FILE   TOML config file (default: DATA/config/brim.toml if present, else built-in defaults)
+  --data DIR      data folder with config/ gcodes/ logs/ database/ (default: ./data)
+  --port N        port for the API, websocket and UI (overrides [server] port; default 7125)
+  --help          show this help
+`;
+
+/** SIGTERM must end the process within this long even if a component hangs in stop(). */
+const STOP_DEADLINE_MS = 5000;
+
+async function main(): Promise<void> {
+  let values: { config?: string; data?: string; port?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      options: {
+        config: { type: 'string' },
+        data: { type: 'string' },
+        port: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    process.stderr.write(`brim: ${(error as Error).message}\n\n${HELP}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  let port: number | undefined;
+  if (values.port !== undefined) {
+    port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      process.stderr.write(`brim: --port must be an integer from 0 to 65535, got "${values.port}"\n`);
+      process.exit(2);
+    }
+  }
+
+  const notifier = new SystemdNotifier();
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon({ dataDir: values.data ?? 'data', configFile: values.config, port });
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof StartupError) {
+      process.stderr.write(`brim: cannot start:\n  ${error.message.split('\n').join('\n  ')}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  notifier.ready(`listening on port ${daemon.kernel.instance('server').port()}`);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      // A second signal means the user wants out now.
+      process.exit(130);
+    }
+    stopping = true;
+    daemon.logger.log.info(`${signal} received, stopping`);
+    notifier.stopping();
+    const deadline = setTimeout(() => {
+      daemon.logger.log.error('components did not stop within 5 s; exiting anyway');
+      process.exit(1);
+    }, STOP_DEADLINE_MS);
+    deadline.unref();
+    daemon.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`brim: error while stopping: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`brim: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
