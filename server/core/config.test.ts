@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs';
+import { type TObject, Type } from '@sinclair/typebox';
+import { describe, expect, it } from 'vitest';
+import { BUILT_IN_COMPONENTS, CORE_TABLES } from '../daemon.ts';
+import { parseConfigText, validateConfig } from './config.ts';
+import { ConfigError } from './errors.ts';
+
+const schemas = new Map<string, TObject>([
+  [
+    'server',
+    Type.Object({
+      host: Type.String({ default: '0.0.0.0' }),
+      port: Type.Integer({ default: 7125, minimum: 0, maximum: 65535 }),
+    }),
+  ],
+  [
+    'logging',
+    Type.Object({ level: Type.Union([Type.Literal('info'), Type.Literal('debug')], { default: 'info' }) }),
+  ],
+]);
+
+function problemsOf(toml: string): string[] {
+  try {
+    validateConfig(parseConfigText(toml, '/etc/brim/config.toml'), schemas);
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+}
+
+describe('config validation', () => {
+  it('names file, table and key of an unknown key and suggests the right one', () => {
+    expect(problemsOf('[server]\nprot = 7125\n')).toEqual([
+      'config.toml [server]: unknown key "prot" (did you mean "port"?)',
+    ]);
+  });
+
+  it('names an unknown table and suggests a known one', () => {
+    expect(problemsOf('[srever]\nport = 1\n')).toEqual([
+      'config.toml [srever]: unknown table (did you mean "server"?)',
+    ]);
+  });
+
+  it('lists the known names when nothing is close', () => {
+    expect(problemsOf('[server]\nzzzzzzzz = 1\n')).toEqual([
+      'config.toml [server]: unknown key "zzzzzzzz" (known: host, port)',
+    ]);
+  });
+
+  it('says what type a key must have', () => {
+    expect(problemsOf('[server]\nport = "7125"\n')).toEqual([
+      'config.toml [server]: key "port" must be an integer from 0 to 65535, got "7125"',
+    ]);
+  });
+
+  it('rejects an out-of-range value with the allowed range', () => {
+    expect(problemsOf('[server]\nport = 70000\n')).toEqual([
+      'config.toml [server]: key "port" must be an integer from 0 to 65535, got 70000',
+    ]);
+  });
+
+  it('lists the allowed values of an enumerated key', () => {
+    expect(problemsOf('[logging]\nlevel = "loud"\n')).toEqual([
+      'config.toml [logging]: key "level" must be one of "info", "debug", got "loud"',
+    ]);
+  });
+
+  it('reports every problem at once', () => {
+    expect(problemsOf('[server]\nprot = 1\nport = -1\n[nope]\n')).toHaveLength(3);
+  });
+
+  it('stops on a TOML syntax error with line and column', () => {
+    expect(problemsOf('[server]\nport = 7125\nhost = \n')).toEqual([
+      expect.stringMatching(/^\/etc\/brim\/config\.toml:3:\d+: TOML syntax error: /),
+    ]);
+  });
+
+  it('rejects a key outside any table', () => {
+    expect(problemsOf('port = 1\n')).toEqual([
+      'config.toml: key "port" is outside any table (put it under a [table] heading)',
+    ]);
+  });
+
+  it('fills defaults for missing tables and keys', () => {
+    const tables = validateConfig(parseConfigText('[server]\nport = 8000\n', 'config.toml'), schemas);
+    expect(tables.server).toEqual({ host: '0.0.0.0', port: 8000 });
+    expect(tables.logging).toEqual({ level: 'info' });
+  });
+});
+
+describe('config.example.toml', () => {
+  const allSchemas = new Map(CORE_TABLES);
+  for (const definition of BUILT_IN_COMPONENTS)
+    if (definition.config) allSchemas.set(definition.name, definition.config);
+  const text = readFileSync(new URL('../../config.example.toml', import.meta.url), 'utf8');
+
+  it('parses and validates against every schema', () => {
+    expect(() => validateConfig(parseConfigText(text, 'config.example.toml'), allSchemas)).not.toThrow();
+  });
+
+  it('names every table and key of every schema, with a comment and the default value', () => {
+    const parsed = parseConfigText(text, 'config.example.toml');
+    for (const [table, schema] of allSchemas) {
+      expect(parsed.raw[table], `table [${table}] missing`).toBeDefined();
+      for (const [key, keySchema] of Object.entries(schema.properties)) {
+        expect(parsed.raw[table]?.[key], `[${table}] ${key} missing`).toEqual(
+          (keySchema as { default: unknown }).default,
+        );
+        expect(keySchema.description, `[${table}] ${key} has no description`).toBeTruthy();
+      }
+    }
+  });
+});
