@@ -1,6 +1,7 @@
 // Builds and starts the whole daemon from options; main.ts and the end-to-end tests both use it.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type TObject, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { serverComponent } from './api/server.ts';
@@ -11,6 +12,7 @@ import { Kernel } from './core/host.ts';
 import { createLogger, LOG_LEVELS, type RootLogger } from './core/logger.ts';
 import { dataPaths, ensureDataFolders, type Paths } from './core/paths.ts';
 import { machineComponent } from './machine/machine.ts';
+import { loadPlugins } from './plugins/loader.ts';
 import { databaseComponent } from './store/database.ts';
 import { storeComponent } from './store/store.ts';
 
@@ -38,6 +40,9 @@ export const BUILT_IN_COMPONENTS: readonly ComponentDefinition[] = [
   databaseComponent,
   machineComponent,
 ] as ComponentDefinition[];
+
+/** First-party plugins: the repository's plugins/ seen from server/, or dist/plugins seen from dist/server/. */
+const BUNDLED_PLUGINS = fileURLToPath(new URL('../plugins', import.meta.url));
 
 export interface DaemonOptions {
   dataDir: string;
@@ -88,8 +93,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     keepFiles: valid ? Number(logTable.keep_files) : 5,
   });
   try {
+    const plugins = await loadPlugins(config.raw, [BUNDLED_PLUGINS, paths.plugins]);
     const kernel = new Kernel({
-      definitions: [...BUILT_IN_COMPONENTS, ...(options.components ?? [])],
+      definitions: [...BUILT_IN_COMPONENTS, ...(options.components ?? []), ...plugins],
       config,
       extraTables: CORE_TABLES,
       paths,

@@ -70,6 +70,8 @@ export interface ComponentDefinition<
   needs?: readonly string[];
   /** Schema of the component's `[name]` config table; every key needs a description and a default. */
   config?: S;
+  /** Config table name when it is not `name`, e.g. `plugins.bed_light` for a plugin. */
+  configTable?: string;
   /** An optional component that fails is reported in server.info and the rest runs on. */
   optional?: boolean;
   /** Listed in server.info `components` under this name; omit for internal parts. */

@@ -96,6 +96,7 @@ export function validateConfig(
 function checkTable(fileName: string, table: string, schema: TObject, raw: RawTable): string[] {
   const problems: string[] = [];
   const keys = Object.keys(schema.properties);
+  if (schema.additionalProperties === true) return problems;
   for (const key of Object.keys(raw)) {
     if (!(key in schema.properties)) {
       problems.push(`${fileName} [${table}]: unknown key "${key}"${suggest(key, keys)}`);

@@ -51,8 +51,9 @@ export class Kernel {
     );
     const schemas = new Map<string, TObject>(options.extraTables ?? []);
     for (const definition of options.definitions) {
-      if (schemas.has(definition.name)) throw new Error(`two components are named "${definition.name}"`);
-      if (definition.config) schemas.set(definition.name, definition.config);
+      const table = tableOf(definition);
+      if (schemas.has(table)) throw new Error(`two components use the config table [${table}]`);
+      if (definition.config) schemas.set(table, definition.config);
     }
     this.tables = validateConfig(options.config, schemas);
     this.order = dependencyOrder(options.definitions);
@@ -160,7 +161,7 @@ export class Kernel {
     const log = this.options.log.child({ component: definition.name });
     return {
       name: definition.name,
-      config: this.table(definition.name),
+      config: this.table(tableOf(definition)),
       bus: this.bus,
       status: this.status,
       api: this.api,
@@ -184,6 +185,10 @@ export class Kernel {
       },
     };
   }
+}
+
+function tableOf(definition: ComponentDefinition): string {
+  return definition.configTable ?? definition.name;
 }
 
 /** Topological order; an unknown need or a cycle is a programming error and stops start-up. */
