@@ -13,8 +13,12 @@ import { createLogger, LOG_LEVELS, type RootLogger } from './core/logger.ts';
 import { dataPaths, ensureDataFolders, type Paths } from './core/paths.ts';
 import { machineComponent } from './machine/machine.ts';
 import { loadPlugins } from './plugins/loader.ts';
+import { dataStoreComponent } from './printer/data-store.ts';
+import { printerComponent } from './printer/printer.ts';
+import { serialComponent } from './serial/serial.ts';
 import { databaseComponent } from './store/database.ts';
 import { storeComponent } from './store/store.ts';
+import { virtualPrinterComponent } from './virtual/component.ts';
 
 export const loggingConfig = Type.Object({
   level: Type.Union(
@@ -39,6 +43,10 @@ export const BUILT_IN_COMPONENTS: readonly ComponentDefinition[] = [
   serverComponent,
   databaseComponent,
   machineComponent,
+  serialComponent,
+  virtualPrinterComponent,
+  dataStoreComponent,
+  printerComponent,
 ] as ComponentDefinition[];
 
 /** First-party plugins: the repository's plugins/ seen from server/, or dist/plugins seen from dist/server/. */

@@ -2,9 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComponentDefinition } from '../server/core/component.ts';
 import { RpcClient, startTestDaemon, type TestDaemon } from './fixtures/daemon.ts';
 
-// A stand-in printer object: the real ones arrive with the serial link.
+// A test object whose fields the test changes at will; the printer's own objects follow the virtual printer.
 const bed = { temperature: 21, target: 0, power: 0 };
-const heaterBed: ComponentDefinition = { name: 'heater_bed', create: () => ({ status: () => ({ ...bed }) }) };
+const heaterBed: ComponentDefinition = {
+  name: 'test_heater',
+  create: () => ({ status: () => ({ ...bed }) }),
+};
 
 let brim: TestDaemon;
 let client: RpcClient;
@@ -21,29 +24,32 @@ afterAll(async () => {
 
 describe('printer.objects over the websocket', () => {
   it('lists the objects that exist', async () => {
-    expect((await client.call('printer.objects.list')).result).toEqual({ objects: ['heater_bed'] });
+    const { objects } = (await client.call('printer.objects.list')).result as { objects: string[] };
+    expect(objects).toEqual(
+      expect.arrayContaining(['test_heater', 'webhooks', 'extruder', 'heater_bed', 'toolhead']),
+    );
   });
 
   it('queries over HTTP with object names as query keys', async () => {
-    const reply = await fetch(`${brim.url}/printer/objects/query?heater_bed=temperature,target&ghost`);
+    const reply = await fetch(`${brim.url}/printer/objects/query?test_heater=temperature,target&ghost`);
     const body = (await reply.json()) as { result: { eventtime: number; status: unknown } };
-    expect(body.result.status).toEqual({ heater_bed: { temperature: 21, target: 0 } });
+    expect(body.result.status).toEqual({ test_heater: { temperature: 21, target: 0 } });
     expect(body.result.eventtime).toBeGreaterThan(0);
   });
 
   it('subscribes with the full state, then pushes only changed fields with a rising eventtime', async () => {
-    const reply = await client.call('printer.objects.subscribe', { objects: { heater_bed: null } });
+    const reply = await client.call('printer.objects.subscribe', { objects: { test_heater: null } });
     expect((reply.result as { status: unknown }).status).toEqual({
-      heater_bed: { temperature: 21, target: 0, power: 0 },
+      test_heater: { temperature: 21, target: 0, power: 0 },
     });
     const since = client.notifications.length;
     bed.target = 60;
     const first = await client.waitForNotification('notify_status_update', 2000, since);
-    expect(first.params?.[0]).toEqual({ heater_bed: { target: 60 } });
+    expect(first.params?.[0]).toEqual({ test_heater: { target: 60 } });
     bed.temperature = 22.5;
     const next = client.notifications.length;
     const second = await client.waitForNotification('notify_status_update', 2000, next);
-    expect(second.params?.[0]).toEqual({ heater_bed: { temperature: 22.5 } });
+    expect(second.params?.[0]).toEqual({ test_heater: { temperature: 22.5 } });
     expect(second.params?.[1] as number).toBeGreaterThan(first.params?.[1] as number);
   });
 

@@ -1,0 +1,303 @@
+// The `printer` component: Klipper-style printer objects built from the Marlin link, firmware awareness
+// (M115 capabilities, temperature autoreport or polling), the console and the printer.* endpoints.
+import { hostname } from 'node:os';
+import { type Static, Type } from '@sinclair/typebox';
+import { stripForWire } from '../../gcode/line.ts';
+import type { Reply } from '../../gcode/replies.ts';
+import type { TimerHandle } from '../core/clock.ts';
+import { type ComponentInstance, defineComponent } from '../core/component.ts';
+import { errors } from '../core/errors.ts';
+import { commandWord, isEmergency } from '../serial/commands.ts';
+import type { LinkState } from '../serial/link.ts';
+import { PrinterModel } from './model.ts';
+
+const axisTriple = (def: [number, number, number], what: string) =>
+  Type.Tuple([Type.Number(), Type.Number(), Type.Number()], { default: def, description: what });
+
+export const printerConfig = Type.Object({
+  kinematics: Type.Union([Type.Literal('cartesian'), Type.Literal('corexy'), Type.Literal('delta')], {
+    default: 'cartesian',
+    description: "The printer's kinematics; Mainsail's G-code viewer and Mobileraker read it.",
+  }),
+  max_velocity: Type.Number({ default: 300, minimum: 1, description: 'Maximum toolhead speed in mm/s.' }),
+  max_accel: Type.Number({ default: 3000, minimum: 1, description: 'Maximum acceleration in mm/s².' }),
+  square_corner_velocity: Type.Number({ default: 5, minimum: 0, description: 'Junction speed in mm/s.' }),
+  axis_minimum: axisTriple([0, 0, 0], 'Lowest X, Y, Z position in mm (bed origin).'),
+  axis_maximum: axisTriple([220, 220, 250], 'Highest X, Y, Z position in mm (bed size and height).'),
+});
+
+export type PrinterConfig = Static<typeof printerConfig>;
+
+/** Klipper's webhooks states, as Mainsail's red panel and KlipperScreen read them. */
+export type WebhooksState = 'startup' | 'ready' | 'error' | 'shutdown';
+
+export interface Printer extends ComponentInstance {
+  readonly model: PrinterModel;
+  webhooksState(): WebhooksState;
+  /** Runs G-code lines from the console or the API; resolves after the last line's ok. */
+  runScript(script: string, source: 'console' | 'macro' | 'api'): Promise<void>;
+}
+
+declare module '../core/component.ts' {
+  interface ComponentMap {
+    printer: Printer;
+  }
+}
+
+declare module '../core/events.ts' {
+  interface EventMap {
+    'printer:action_received': { name: string; args: string };
+    'printer:firmware_identified': { name: string; capabilities: Record<string, boolean> };
+  }
+}
+
+/** Mainsail compares this with v0.11.0-257; an `app` other than Klipper's falls back to Klipper features. */
+const SOFTWARE_VERSION = 'v0.12.0-0-gbrim';
+
+function webhooksFor(state: LinkState): WebhooksState {
+  if (state === 'ready') return 'ready';
+  if (state === 'shutdown') return 'shutdown';
+  if (state === 'error') return 'error';
+  return 'startup';
+}
+
+export const printerComponent = defineComponent({
+  name: 'printer',
+  needs: ['serial', 'server', 'data_store'],
+  config: printerConfig,
+  create(host): Printer {
+    const serial = host.lookup('serial');
+    const dataStore = host.lookup('data_store');
+    const config = host.config;
+    const model = new PrinterModel({
+      kinematics: config.kinematics,
+      maxVelocity: config.max_velocity,
+      maxAccel: config.max_accel,
+      squareCornerVelocity: config.square_corner_velocity,
+      axisMinimum: config.axis_minimum as [number, number, number],
+      axisMaximum: config.axis_maximum as [number, number, number],
+    });
+    let state: WebhooksState = 'startup';
+    let stateMessage = 'Connecting to the printer';
+    let temperaturePoll: TimerHandle | null = null;
+    let sampler: TimerHandle | null = null;
+    let firmwareLines: Reply[] | null = null;
+
+    const setState = (next: WebhooksState, message: string) => {
+      const previous = state;
+      state = next;
+      stateMessage = message;
+      if (previous === next) return;
+      if (next === 'ready') host.api.notify('notify_klippy_ready');
+      else if (next === 'shutdown') host.api.notify('notify_klippy_shutdown');
+      else if (previous === 'ready') host.api.notify('notify_klippy_disconnected');
+    };
+
+    const registerExtruders = () => {
+      model.extruders.forEach((_, index) => {
+        const name = model.extruderName(index);
+        if (!host.status.has(name)) host.status.register(name, { status: () => model.extruderStatus(index) });
+      });
+    };
+
+    /** Asks the firmware who it is and turns on what it offers (notes §7). */
+    const identifyFirmware = async () => {
+      firmwareLines = [];
+      try {
+        await serial.link.send('M115', { source: 'host', priority: 'high' });
+      } finally {
+        const lines = firmwareLines;
+        firmwareLines = null;
+        const capabilities: Record<string, boolean> = {};
+        for (const reply of lines) {
+          if (reply.kind === 'capability') capabilities[reply.name] = reply.enabled;
+          if (reply.kind === 'firmware') {
+            model.firmwareName = reply.firmwareName;
+            const extruders = Number(reply.fields.EXTRUDER_COUNT ?? 1);
+            if (Number.isInteger(extruders) && extruders > 1) model.setExtruderCount(extruders);
+          }
+        }
+        model.capabilities = capabilities;
+        registerExtruders();
+      }
+      temperaturePoll?.cancel();
+      temperaturePoll = null;
+      if (model.capabilities.AUTOREPORT_TEMP) {
+        await serial.link.send('M155 S1', { source: 'host', priority: 'high' });
+      } else {
+        host.warn('The firmware has no AUTOREPORT_TEMP; Brim polls temperatures with M105 once a second');
+        temperaturePoll = host.clock.setInterval(() => serial.link.pollTemperature(), 1000);
+      }
+      // One report now, so temperatures are real the moment the printer shows ready.
+      await serial.link.send('M105', { source: 'host', priority: 'high' });
+      if (model.capabilities.AUTOREPORT_POS)
+        await serial.link.send('M154 S1', { source: 'host', priority: 'high' });
+      if (!model.capabilities.EMERGENCY_PARSER) {
+        host.warn(
+          'The firmware has no EMERGENCY_PARSER; an emergency stop waits for a free slot in its queue',
+        );
+      }
+      host.bus.emit('printer:firmware_identified', {
+        name: model.firmwareName,
+        capabilities: model.capabilities,
+      });
+    };
+
+    serial.listen({
+      reply: (reply) => {
+        model.applyReply(reply);
+        firmwareLines?.push(reply);
+        if (reply.kind === 'action')
+          host.bus.emit('printer:action_received', { name: reply.name, args: reply.args });
+        // A bare ok is protocol, not conversation; everything else goes to the consoles.
+        const bareOk = reply.kind === 'ok' && !reply.temperature && !reply.position && !reply.message;
+        if (!bareOk && reply.kind !== 'empty') {
+          dataStore.recordGcode(reply.raw, 'response');
+          host.api.notify('notify_gcode_response', [reply.raw]);
+        }
+      },
+      sent: (wire) => model.applySent(wire),
+      state: (linkState, message) => {
+        if (linkState !== 'ready') {
+          temperaturePoll?.cancel();
+          temperaturePoll = null;
+          setState(webhooksFor(linkState), message);
+          return;
+        }
+        stateMessage = 'Identifying the firmware';
+        identifyFirmware().then(
+          () => setState('ready', 'Printer is ready'),
+          (error: Error) => {
+            host.log.warn({ err: error }, 'firmware identification failed');
+            if (serial.link.state === 'ready') setState('ready', 'Printer is ready');
+          },
+        );
+      },
+    });
+
+    host.status.register('webhooks', { status: () => ({ state, state_message: stateMessage }) });
+    registerExtruders();
+    host.status.register('heater_bed', { status: () => model.heaterStatus(model.bed) });
+    host.status.register('heaters', { status: () => model.heatersStatus() });
+    host.status.register('fan', { status: () => model.fanStatus() });
+    host.status.register('toolhead', { status: () => model.toolheadStatus() });
+    host.status.register('gcode_move', { status: () => model.gcodeMoveStatus() });
+    host.status.register('motion_report', { status: () => model.motionReportStatus() });
+
+    const runScript = async (script: string, source: 'console' | 'macro' | 'api') => {
+      const lines = script
+        .split(/\r?\n/)
+        .map((line) => stripForWire(line))
+        .filter((line) => line !== '');
+      const sends: Promise<unknown>[] = [];
+      for (const line of lines) {
+        dataStore.recordGcode(line, 'command');
+        if (isEmergency(commandWord(line))) sends.push(serial.link.emergency(line));
+        else sends.push(serial.link.send(line, { source, priority: 'high' }));
+      }
+      const results = await Promise.allSettled(sends);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw errors.badRequest((failed.reason as Error).message);
+    };
+
+    host.api.register({
+      path: '/printer/info',
+      verbs: ['GET'],
+      role: 'viewer',
+      description: 'Printer state and host facts, as Klipper reports them through Moonraker',
+      handler: () => ({
+        state,
+        state_message: stateMessage,
+        hostname: hostname(),
+        software_version: SOFTWARE_VERSION,
+        cpu_info: `${process.arch} Node.js ${process.version}`,
+        klipper_path: '',
+        python_path: '',
+        process_id: process.pid,
+        user_id: process.getuid?.() ?? 0,
+        group_id: process.getgid?.() ?? 0,
+        log_file: `${host.paths.logs}/brim.log`,
+        config_file: host.runtime.configFile() ?? '',
+        app: 'Brim',
+        firmware: model.firmwareName,
+      }),
+    });
+    host.api.register({
+      path: '/printer/gcode/script',
+      verbs: ['POST'],
+      role: 'operator',
+      params: Type.Object({ script: Type.String() }),
+      description: 'Runs G-code; answers "ok" once the last line has finished (waits across M109)',
+      handler: async ({ script }) => {
+        await runScript(script, 'console');
+        return 'ok';
+      },
+    });
+    host.api.register({
+      path: '/printer/gcode/help',
+      verbs: ['GET'],
+      role: 'viewer',
+      description: 'Commands with help text',
+      handler: () => ({}),
+    });
+    host.api.register({
+      path: '/printer/emergency_stop',
+      verbs: ['POST'],
+      role: 'operator',
+      description: 'Sends M112 ahead of everything queued',
+      handler: async () => {
+        await serial.emergencyStop();
+        return 'ok';
+      },
+    });
+    host.api.register({
+      path: '/printer/restart',
+      verbs: ['POST'],
+      role: 'operator',
+      description: 'Reconnects to the printer and redoes the handshake',
+      handler: async () => {
+        await serial.restart();
+        return 'ok';
+      },
+    });
+    host.api.register({
+      path: '/printer/firmware_restart',
+      verbs: ['POST'],
+      role: 'operator',
+      description: 'Resets the board with a DTR pulse, then reconnects',
+      handler: async () => {
+        await serial.firmwareRestart();
+        return 'ok';
+      },
+    });
+
+    return {
+      model,
+      webhooksState: () => state,
+      runScript,
+      start() {
+        // The store reads heaters once a second, as Moonraker's temperature_store does.
+        sampler = host.clock.setInterval(() => {
+          model.extruders.forEach((heater, i) => {
+            dataStore.temperatures.record(
+              model.extruderName(i),
+              heater.temperature,
+              heater.target,
+              heater.power,
+            );
+          });
+          dataStore.temperatures.record(
+            'heater_bed',
+            model.bed.temperature,
+            model.bed.target,
+            model.bed.power,
+          );
+        }, 1000);
+      },
+      stop() {
+        sampler?.cancel();
+        temperaturePoll?.cancel();
+      },
+    };
+  },
+});

@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PtyPrinter, startPtyPrinter } from '../server/virtual/pty.ts';
+import { RpcClient, startTestDaemon, type TestDaemon } from './fixtures/daemon.ts';
+
+async function waitForState(
+  client: RpcClient,
+  state: string,
+  timeoutMs = 8000,
+): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const info = (await client.call('printer.info')).result as Record<string, unknown>;
+    if (info.state === state) return info;
+    if (Date.now() > deadline)
+      throw new Error(`printer stayed ${info.state} (${info.state_message}), wanted ${state}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('the printer behind the built-in virtual Marlin', () => {
+  let brim: TestDaemon;
+  let client: RpcClient;
+
+  beforeAll(async () => {
+    brim = await startTestDaemon({ configToml: '[virtual_printer]\nboot_ms = 0\n' });
+    client = await RpcClient.connect(brim.wsUrl);
+    await waitForState(client, 'ready');
+  });
+
+  afterAll(async () => {
+    await client.close();
+    await brim.stop();
+  });
+
+  it('reports ready with the firmware name, and the printer objects Mainsail subscribes to', async () => {
+    const info = (await client.call('printer.info')).result as Record<string, unknown>;
+    expect(info).toMatchObject({
+      state: 'ready',
+      state_message: 'Printer is ready',
+      firmware: expect.stringMatching(/^Marlin/),
+    });
+    const server = (await client.call('server.info')).result as Record<string, unknown>;
+    expect(server).toMatchObject({ klippy_connected: true, klippy_state: 'ready' });
+    const { status } = (
+      await client.call('printer.objects.query', {
+        objects: {
+          webhooks: null,
+          extruder: ['temperature', 'target'],
+          heater_bed: null,
+          toolhead: ['homed_axes'],
+        },
+      })
+    ).result as { status: Record<string, Record<string, unknown>> };
+    expect(status.webhooks).toEqual({ state: 'ready', state_message: 'Printer is ready' });
+    expect(status.extruder?.temperature).toBeGreaterThan(15);
+    expect(status.heater_bed).toMatchObject({ target: 0, power: 0 });
+  });
+
+  it('runs a console script, tracks what it changed, and answers once the last line is done', async () => {
+    const started = Date.now();
+    const reply = await client.call('printer.gcode.script', {
+      script: 'M104 S180\nM220 S150\nG4 P700\nM400',
+    });
+    expect(reply.result).toBe('ok');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(600);
+    const { status } = (
+      await client.call('printer.objects.query', {
+        objects: { extruder: ['target'], gcode_move: ['speed_factor'] },
+      })
+    ).result as { status: Record<string, Record<string, unknown>> };
+    expect(status).toEqual({ extruder: { target: 180 }, gcode_move: { speed_factor: 1.5 } });
+    await client.call('printer.gcode.script', { script: 'M104 S0' });
+  });
+
+  it('pushes firmware replies as notify_gcode_response and keeps them in the gcode store', async () => {
+    const since = client.notifications.length;
+    await client.call('printer.gcode.script', { script: 'M114' });
+    const response = client.notifications
+      .slice(since)
+      .find((n) => n.method === 'notify_gcode_response' && String(n.params?.[0]).startsWith('X:'));
+    expect(response).toBeDefined();
+    const store = (await client.call('server.gcode_store', { count: 20 })).result as {
+      gcode_store: { message: string; type: string; time: number }[];
+    };
+    expect(store.gcode_store).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ message: 'M114', type: 'command' }),
+        expect.objectContaining({ message: expect.stringMatching(/^X:/), type: 'response' }),
+      ]),
+    );
+  });
+
+  it('keeps a one-second temperature history per heater', async () => {
+    await new Promise((r) => setTimeout(r, 1100));
+    const store = (await client.call('server.temperature_store', { include_monitors: true }))
+      .result as Record<string, { temperatures: number[]; targets: number[]; powers: number[] }>;
+    expect(store.extruder?.temperatures.length).toBeGreaterThan(0);
+    expect(store.heater_bed?.targets.length).toBe(store.heater_bed?.temperatures.length);
+  });
+
+  it('stops at once on printer.emergency_stop and comes back with printer.firmware_restart', async () => {
+    const moves = Array.from({ length: 200 }, (_, i) => `G1 X${i % 50} Y${i % 30} F3000`).join('\n');
+    const script = client.call('printer.gcode.script', { script: moves });
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await client.call('printer.emergency_stop')).result).toBe('ok');
+    expect((await script).error).toEqual({ code: 400, message: 'Emergency stop' });
+    await waitForState(client, 'shutdown', 2000);
+    expect((await client.call('printer.firmware_restart')).result).toBe('ok');
+    await waitForState(client, 'ready');
+  });
+});
+
+describe('connection life', () => {
+  it('reports startup with the reason while the port is absent', async () => {
+    const brim = await startTestDaemon({ configToml: '[serial]\nport = "/dev/serial/by-id/usb-none"\n' });
+    try {
+      const client = await RpcClient.connect(brim.wsUrl);
+      const info = await waitForState(client, 'startup');
+      expect(info.state_message).toBe('Printer not found at /dev/serial/by-id/usb-none; retrying every 2 s');
+      const server = (await client.call('server.info')).result as Record<string, unknown>;
+      expect(server.klippy_state).toBe('startup');
+      const reply = await client.call('printer.gcode.script', { script: 'G28' });
+      expect(reply.error?.message).toMatch(/^Printer not ready/);
+      await client.close();
+    } finally {
+      await brim.stop();
+    }
+  });
+
+  it('notices an unplug on a real pty and reconnects when the printer comes back', async () => {
+    const pty: PtyPrinter = await startPtyPrinter({ printer: {} });
+    const brim = await startTestDaemon({
+      configToml: `[serial]\nport = "${pty.devicePath}"\nbaudrate = 115200\nreconnect_interval_s = 0.2\n`,
+    });
+    try {
+      const client = await RpcClient.connect(brim.wsUrl);
+      await waitForState(client, 'ready');
+      pty.printer.unplug(600);
+      const gone = await waitForState(client, 'startup');
+      expect(gone.state_message).toMatch(/^Printer disconnected/);
+      await waitForState(client, 'ready');
+      expect((await client.call('printer.gcode.script', { script: 'G0 X1' })).result).toBe('ok');
+      await client.close();
+    } finally {
+      await brim.stop();
+      await pty.close();
+    }
+  });
+});
