@@ -16,7 +16,16 @@ function model() {
 describe('printer model from sent lines', () => {
   it('follows absolute and relative moves, G92 offsets and homing in the wire form', () => {
     const m = model();
-    for (const line of ['N1 G28*18', 'N2 G1 X10 Y20 Z0.3 F3000*0', 'G91', 'G1 X5 E2', 'G90', 'G92 E0', 'M83', 'G1 E1.5']) {
+    for (const line of [
+      'N1 G28*18',
+      'N2 G1 X10 Y20 Z0.3 F3000*0',
+      'G91',
+      'G1 X5 E2',
+      'G90',
+      'G92 E0',
+      'M83',
+      'G1 E1.5',
+    ]) {
       m.applySent(line);
     }
     expect(m.toolheadStatus()).toMatchObject({ homed_axes: 'xyz', position: [15, 20, 0.3, 3.5] });
@@ -30,7 +39,8 @@ describe('printer model from sent lines', () => {
 
   it('tracks speed and flow factors, fan and targets, and forgets homing on M84', () => {
     const m = model();
-    for (const line of ['G28 X', 'M220 S120', 'M221 S95', 'M106 S128', 'M104 S210', 'M140 S60', 'M84']) m.applySent(line);
+    for (const line of ['G28 X', 'M220 S120', 'M221 S95', 'M106 S128', 'M104 S210', 'M140 S60', 'M84'])
+      m.applySent(line);
     expect(m.gcodeMoveStatus()).toMatchObject({ speed_factor: 1.2, extrude_factor: 0.95 });
     expect(m.fanStatus()).toEqual({ speed: 0.502, rpm: null });
     expect(m.extruderStatus(0)).toMatchObject({ target: 210 });
@@ -43,7 +53,9 @@ describe('printer model from replies', () => {
   it('reads a two-tool Marlin report with powers scaled to 0..1', () => {
     const m = model();
     m.applyReply(
-      parseReply('ok T:200.00 /200.00 B:60.00 /60.00 T0:200.00 /200.00 T1:25.00 /0.00 @:127 B@:0 @0:127 @1:0'),
+      parseReply(
+        'ok T:200.00 /200.00 B:60.00 /60.00 T0:200.00 /200.00 T1:25.00 /0.00 @:127 B@:0 @0:127 @1:0',
+      ),
     );
     expect(m.extruders).toHaveLength(2);
     expect(m.extruderStatus(0)).toMatchObject({ temperature: 200, target: 200, power: 1, can_extrude: true });

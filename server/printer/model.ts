@@ -137,6 +137,12 @@ export class PrinterModel {
         if (s !== undefined) this.bed.target = s;
         break;
       }
+      case 'M141':
+      case 'M191': {
+        const s = num('S') ?? num('R');
+        if (s !== undefined && this.chamber) this.chamber.target = s;
+        break;
+      }
       case 'M106': {
         const s = num('S') ?? 255;
         if ((num('P') ?? 0) === 0) this.fanSpeed = Math.max(0, Math.min(1, s / 255));

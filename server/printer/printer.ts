@@ -51,6 +51,9 @@ declare module '../core/events.ts' {
   }
 }
 
+/** Marlin's heated chamber (`C:` in reports, M141), under the name Klipper configs use for one. */
+const CHAMBER_OBJECT = 'heater_generic chamber';
+
 /** Mainsail compares this with v0.11.0-257; an `app` other than Klipper's falls back to Klipper features. */
 const SOFTWARE_VERSION = 'v0.12.0-0-gbrim';
 
@@ -146,6 +149,10 @@ export const printerComponent = defineComponent({
     serial.listen({
       reply: (reply) => {
         model.applyReply(reply);
+        const chamber = model.chamber;
+        if (chamber && !host.status.has(CHAMBER_OBJECT)) {
+          host.status.register(CHAMBER_OBJECT, { status: () => model.heaterStatus(chamber) });
+        }
         firmwareLines?.push(reply);
         if (reply.kind === 'action')
           host.bus.emit('printer:action_received', { name: reply.name, args: reply.args });

@@ -103,6 +103,8 @@ export interface LinkStats {
   inFlight: number;
   queued: number;
   advancedOk: boolean;
+  /** Lines allowed in flight now: the configured window, or the learned queue depth if smaller. */
+  windowLimit: number;
 }
 
 export class PrinterLink {
@@ -125,6 +127,8 @@ export class PrinterLink {
   private resendCounts = new Map<number, number>();
   private advancedOk = false;
   private lastBufferFree: number | null = null;
+  /** Largest ADVANCED_OK `B` seen: the firmware's real queue depth less one (Marlin#26128). */
+  private learnedQueueDepth = 0;
   private busySeen = false;
   private lastRxS = 0;
   private lastProgressS = 0;
@@ -160,6 +164,7 @@ export class PrinterLink {
       inFlight: this.inFlight.length,
       queued: this.highQueue.length + this.normalQueue.length,
       advancedOk: this.advancedOk,
+      windowLimit: this.windowLimit(),
     };
   }
 
@@ -170,6 +175,10 @@ export class PrinterLink {
     transport.onClose((unexpected, error) => this.transportClosed(transport, unexpected, error));
     this.setState('connecting', `Connecting to ${transport.description}`);
     await transport.open();
+    // What a firmware revealed about itself may differ after a reconnect (reflashed, other board).
+    this.advancedOk = false;
+    this.learnedQueueDepth = 0;
+    this.busySeen = false;
     this.resetProtocol();
     this.watchdog?.cancel();
     this.watchdog = this.clock.setInterval(() => this.checkTimeouts(), WATCHDOG_TICK_MS);
@@ -296,7 +305,7 @@ export class PrinterLink {
     if (this.currentState !== 'ready') return null;
     const oldest = this.inFlight[0];
     if (oldest?.command?.blocking) return null;
-    if (this.inFlight.length >= this.options.maxInFlight) return null;
+    if (this.inFlight.length >= this.windowLimit()) return null;
     // ADVANCED_OK B0: the command queue is full, more lines would only pile up in the RX buffer.
     if (this.inFlight.length > 0 && this.lastBufferFree === 0) return null;
 
@@ -335,6 +344,12 @@ export class PrinterLink {
     }
     this.addSlot({ lineNumber, bytes: wire.length, word: command.word, command });
     return { wire, command };
+  }
+
+  /** The configured window, narrowed to the queue depth the firmware revealed through ADVANCED_OK. */
+  private windowLimit(): number {
+    if (this.learnedQueueDepth === 0) return this.options.maxInFlight;
+    return Math.max(1, Math.min(this.options.maxInFlight, this.learnedQueueDepth));
   }
 
   /** Byte counting (notes §13 B): conservative for Marlin, whose ok means "left the queue", not "left RX". */
@@ -410,6 +425,7 @@ export class PrinterLink {
     if (reply.bufferFree !== undefined) {
       this.advancedOk = true;
       this.lastBufferFree = reply.bufferFree;
+      this.learnedQueueDepth = Math.max(this.learnedQueueDepth, reply.bufferFree);
     }
     // Marlin prints a bare `ok` after each `Resend:`; it belongs to the rejected line, not to any slot.
     const bare = reply.temperature === undefined && (!this.advancedOk || reply.bufferFree === undefined);
@@ -421,7 +437,7 @@ export class PrinterLink {
     if (reply.temperature) {
       // The first M105 in flight is the one answering; everything sent before it has run.
       const index = this.inFlight.findIndex((s) => s.word === 'M105');
-      this.acknowledgeThrough(index >= 0 ? index : 0);
+      this.acknowledgeThrough(Math.max(index, 0));
     } else if (this.advancedOk && reply.lineNumber !== undefined) {
       const index = this.inFlight.findIndex((s) => s.lineNumber === reply.lineNumber);
       // An N we no longer hold was already taken care of by a resynchronisation.
