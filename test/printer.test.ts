@@ -90,6 +90,14 @@ describe('the printer behind the built-in virtual Marlin', () => {
     );
   });
 
+  it("answers a command nobody handles with Klipper's unknown-command error, without sending it", async () => {
+    const since = client.notifications.length;
+    const reply = await client.call('printer.gcode.script', { script: 'G0 X1\nFROB_WIDGET SPEED=3' });
+    expect(reply.error).toEqual({ code: 400, message: 'Unknown command: "FROB_WIDGET"' });
+    const said = client.notifications.slice(since).map((n) => n.params?.[0]);
+    expect(said).toContain('!! Unknown command: "FROB_WIDGET"');
+  });
+
   it('keeps a one-second temperature history per heater', async () => {
     await new Promise((r) => setTimeout(r, 1100));
     const store = (await client.call('server.temperature_store', { include_monitors: true }))

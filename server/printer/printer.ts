@@ -2,13 +2,14 @@
 // (M115 capabilities, temperature autoreport or polling), the console and the printer.* endpoints.
 import { hostname } from 'node:os';
 import { type Static, Type } from '@sinclair/typebox';
-import { stripForWire } from '../../gcode/line.ts';
+import { parseLine, stripForWire } from '../../gcode/line.ts';
 import type { Reply } from '../../gcode/replies.ts';
 import type { TimerHandle } from '../core/clock.ts';
 import { type ComponentInstance, defineComponent } from '../core/component.ts';
 import { errors } from '../core/errors.ts';
 import { commandWord, isEmergency } from '../serial/commands.ts';
 import type { LinkState } from '../serial/link.ts';
+import { HostCommands } from './commands.ts';
 import { PrinterModel } from './model.ts';
 
 const axisTriple = (def: [number, number, number], what: string) =>
@@ -33,6 +34,8 @@ export type WebhooksState = 'startup' | 'ready' | 'error' | 'shutdown';
 
 export interface Printer extends ComponentInstance {
   readonly model: PrinterModel;
+  /** Commands Brim handles itself (PAUSE, SET_PRINT_STATS_INFO...); they never reach the firmware. */
+  readonly commands: HostCommands;
   webhooksState(): WebhooksState;
   /** Runs G-code lines from the console or the API; resolves after the last line's ok. */
   runScript(script: string, source: 'console' | 'macro' | 'api'): Promise<void>;
@@ -191,20 +194,48 @@ export const printerComponent = defineComponent({
     host.status.register('gcode_move', { status: () => model.gcodeMoveStatus() });
     host.status.register('motion_report', { status: () => model.motionReportStatus() });
 
+    const commands = new HostCommands();
+    const respond = (message: string) => {
+      dataStore.recordGcode(message, 'response');
+      host.api.notify('notify_gcode_response', [message]);
+    };
+
+    /** Firmware lines go out together (the window overlaps them); a host command waits for what came before it. */
     const runScript = async (script: string, source: 'console' | 'macro' | 'api') => {
       const lines = script
         .split(/\r?\n/)
         .map((line) => stripForWire(line))
         .filter((line) => line !== '');
-      const sends: Promise<unknown>[] = [];
+      let sends: Promise<unknown>[] = [];
+      const settle = async () => {
+        const results = await Promise.allSettled(sends);
+        sends = [];
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw errors.badRequest((failed.reason as Error).message);
+      };
       for (const line of lines) {
         dataStore.recordGcode(line, 'command');
-        if (isEmergency(commandWord(line))) sends.push(serial.link.emergency(line));
-        else sends.push(serial.link.send(line, { source, priority: 'high' }));
+        const word = commandWord(line);
+        const hostCommand = commands.get(word);
+        if (hostCommand) {
+          await settle();
+          const parsed = parseLine(line);
+          const params: Record<string, string> = {};
+          if (parsed.ok)
+            for (const [key, value] of Object.entries(parsed.line.params)) params[key] = String(value);
+          await hostCommand.run({ raw: line, params, source, respond });
+        } else if (!/^[GMT]\d/.test(word)) {
+          await settle();
+          // Klipper's wording, which Mainsail shows as an error toast.
+          respond(`!! Unknown command: "${word}"`);
+          throw errors.badRequest(`Unknown command: "${word}"`);
+        } else if (isEmergency(word)) {
+          sends.push(serial.link.emergency(line));
+        } else {
+          sends.push(serial.link.send(line, { source, priority: 'high' }));
+        }
       }
-      const results = await Promise.allSettled(sends);
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw errors.badRequest((failed.reason as Error).message);
+      await settle();
     };
 
     host.api.register({
@@ -244,8 +275,8 @@ export const printerComponent = defineComponent({
       path: '/printer/gcode/help',
       verbs: ['GET'],
       role: 'viewer',
-      description: 'Commands with help text',
-      handler: () => ({}),
+      description: 'Commands Brim handles itself, with help text',
+      handler: () => commands.help(),
     });
     host.api.register({
       path: '/printer/emergency_stop',
@@ -280,6 +311,7 @@ export const printerComponent = defineComponent({
 
     return {
       model,
+      commands,
       webhooksState: () => state,
       runScript,
       start() {
