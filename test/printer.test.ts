@@ -56,6 +56,19 @@ describe('the printer behind the built-in virtual Marlin', () => {
     expect(status.heater_bed).toMatchObject({ target: 0, power: 0 });
   });
 
+  it('describes its setup in configfile as Mobileraker and Mainsail read it', async () => {
+    const { status } = (
+      await client.call('printer.objects.query', { objects: { configfile: null, system_stats: null } })
+    ).result as { status: Record<string, Record<string, Record<string, Record<string, unknown>>>> };
+    expect(status.configfile?.settings?.printer).toMatchObject({
+      kinematics: 'cartesian',
+      max_velocity: 300,
+      max_accel: 3000,
+    });
+    expect(status.configfile?.config?.stepper_x).toMatchObject({ position_max: '220' });
+    expect(status.system_stats).toMatchObject({ sysload: expect.any(Number), memavail: expect.any(Number) });
+  });
+
   it('runs a console script, tracks what it changed, and answers once the last line is done', async () => {
     const started = Date.now();
     const reply = await client.call('printer.gcode.script', {

@@ -1,6 +1,6 @@
 // The `printer` component: Klipper-style printer objects built from the Marlin link, firmware awareness
 // (M115 capabilities, temperature autoreport or polling), the console and the printer.* endpoints.
-import { hostname } from 'node:os';
+import { freemem, hostname, loadavg } from 'node:os';
 import { type Static, Type } from '@sinclair/typebox';
 import { parseLine, stripForWire } from '../../gcode/line.ts';
 import type { Reply } from '../../gcode/replies.ts';
@@ -29,6 +29,15 @@ export const printerConfig = Type.Object({
 
 export type PrinterConfig = Static<typeof printerConfig>;
 
+export type ConfigValue = string | number | boolean | number[] | string[];
+
+/** Klipper's `config` holds the raw strings as written in printer.cfg, `settings` the parsed values. */
+function configText(value: ConfigValue): string {
+  if (Array.isArray(value)) return value.join(', ');
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  return String(value);
+}
+
 /** Klipper's webhooks states, as Mainsail's red panel and KlipperScreen read them. */
 export type WebhooksState = 'startup' | 'ready' | 'error' | 'shutdown';
 
@@ -37,6 +46,11 @@ export interface Printer extends ComponentInstance {
   /** Commands Brim handles itself (PAUSE, SET_PRINT_STATS_INFO...); they never reach the firmware. */
   readonly commands: HostCommands;
   webhooksState(): WebhooksState;
+  /**
+   * Adds a section to the `configfile` object (e.g. `virtual_sdcard`, `gcode_macro PAUSE`): Mainsail,
+   * Fluidd and Mobileraker read the printer's setup from there, as from a Klipper printer.cfg.
+   */
+  addConfigSection(name: string, settings: Record<string, ConfigValue>): void;
   /** Runs G-code lines from the console or the API; resolves after the last line's ok. */
   runScript(script: string, source: 'console' | 'macro' | 'api'): Promise<void>;
 }
@@ -185,6 +199,54 @@ export const printerComponent = defineComponent({
       },
     });
 
+    const configSections = new Map<string, Record<string, ConfigValue>>([
+      [
+        'printer',
+        {
+          kinematics: config.kinematics,
+          max_velocity: config.max_velocity,
+          max_accel: config.max_accel,
+          square_corner_velocity: config.square_corner_velocity,
+        },
+      ],
+      ...(['x', 'y', 'z'] as const).map((axis, i): [string, Record<string, ConfigValue>] => [
+        `stepper_${axis}`,
+        {
+          position_min: config.axis_minimum[i]!,
+          position_max: config.axis_maximum[i]!,
+          position_endstop: config.axis_minimum[i]!,
+        },
+      ]),
+      ['extruder', { min_extrude_temp: 170, max_temp: 275, min_temp: 0 }],
+      ['heater_bed', { max_temp: 130, min_temp: 0 }],
+    ]);
+    host.status.register('configfile', {
+      status: () => {
+        const raw: Record<string, Record<string, string>> = {};
+        const settings: Record<string, Record<string, ConfigValue>> = {};
+        for (const [name, values] of configSections) {
+          raw[name] = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, configText(v)]));
+          settings[name.toLowerCase()] = { ...values };
+        }
+        return {
+          config: raw,
+          settings,
+          warnings: [],
+          save_config_pending: false,
+          save_config_pending_items: {},
+        };
+      },
+    });
+    host.status.register('system_stats', {
+      status: () => {
+        const [load] = loadavg();
+        return {
+          sysload: Math.round((load ?? 0) * 100) / 100,
+          cputime: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+          memavail: Math.round(freemem() / 1024),
+        };
+      },
+    });
     host.status.register('webhooks', { status: () => ({ state, state_message: stateMessage }) });
     registerExtruders();
     host.status.register('heater_bed', { status: () => model.heaterStatus(model.bed) });
@@ -312,6 +374,9 @@ export const printerComponent = defineComponent({
     return {
       model,
       commands,
+      addConfigSection: (name, settings) => {
+        configSections.set(name, settings);
+      },
       webhooksState: () => state,
       runScript,
       start() {
