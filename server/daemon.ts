@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { type TObject, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { serverComponent } from './api/server.ts';
+import { webcamComponent } from './camera/webcams.ts';
 import { type Clock, SystemClock } from './core/clock.ts';
 import type { ComponentDefinition } from './core/component.ts';
 import { type LoadedConfig, readConfigFile } from './core/config.ts';
@@ -47,6 +48,7 @@ export const BUILT_IN_COMPONENTS: readonly ComponentDefinition[] = [
   virtualPrinterComponent,
   dataStoreComponent,
   printerComponent,
+  webcamComponent,
 ] as ComponentDefinition[];
 
 /** First-party plugins: the repository's plugins/ seen from server/, or dist/plugins seen from dist/server/. */
