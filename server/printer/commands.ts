@@ -9,6 +9,8 @@ export interface HostCommandContext {
   source: LineSource;
   /** Replies go to the consoles as notify_gcode_response. */
   respond(message: string): void;
+  /** Sends firmware lines (through the same interception) and resolves after the last one's ok. */
+  run(script: string): Promise<void>;
 }
 
 export interface HostCommand {

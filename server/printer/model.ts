@@ -45,6 +45,8 @@ export class PrinterModel {
   feedrate = 1500;
   speedFactor = 1;
   extrudeFactor = 1;
+  /** Z babystep offset applied with M290 (SET_GCODE_OFFSET); Klipper shows it in homing_origin. */
+  zOffset = 0;
   firmwareName = '';
   capabilities: Record<string, boolean> = {};
 
@@ -256,7 +258,7 @@ export class PrinterModel {
       extrude_factor: this.extrudeFactor,
       absolute_coordinates: this.absoluteCoordinates,
       absolute_extrude: this.absoluteExtrude,
-      homing_origin: [0, 0, 0, 0],
+      homing_origin: [0, 0, round(this.zOffset), 0],
       position: this.position.map((v) => round(v)),
       gcode_position: this.gcodePosition(),
     };

@@ -10,6 +10,7 @@ import { errors } from '../core/errors.ts';
 import { commandWord, isEmergency } from '../serial/commands.ts';
 import type { LinkState } from '../serial/link.ts';
 import { HostCommands } from './commands.ts';
+import { klipperCommands } from './klipper-commands.ts';
 import { PrinterModel } from './model.ts';
 
 const axisTriple = (def: [number, number, number], what: string) =>
@@ -73,6 +74,27 @@ const CHAMBER_OBJECT = 'heater_generic chamber';
 
 /** Mainsail compares this with v0.11.0-257; an `app` other than Klipper's falls back to Klipper features. */
 const SOFTWARE_VERSION = 'v0.12.0-0-gbrim';
+
+/**
+ * What the consoles show for a firmware line, in Klipper's conventions (`// ` info, `!! ` error, which
+ * Mainsail turns into a toast); protocol chatter (bare ok, busy, resend requests) is not shown.
+ */
+export function consoleText(reply: Reply): string | null {
+  switch (reply.kind) {
+    case 'ok':
+      return reply.temperature || reply.position || reply.message ? reply.raw : null;
+    case 'busy':
+    case 'empty':
+    case 'resend':
+      return null;
+    case 'echo':
+      return reply.source === 'echo' ? `// ${reply.text}` : reply.raw;
+    case 'error':
+      return `!! ${reply.message}`;
+    default:
+      return reply.raw;
+  }
+}
 
 function webhooksFor(state: LinkState): WebhooksState {
   if (state === 'ready') return 'ready';
@@ -173,11 +195,10 @@ export const printerComponent = defineComponent({
         firmwareLines?.push(reply);
         if (reply.kind === 'action')
           host.bus.emit('printer:action_received', { name: reply.name, args: reply.args });
-        // A bare ok is protocol, not conversation; everything else goes to the consoles.
-        const bareOk = reply.kind === 'ok' && !reply.temperature && !reply.position && !reply.message;
-        if (!bareOk && reply.kind !== 'empty') {
-          dataStore.recordGcode(reply.raw, 'response');
-          host.api.notify('notify_gcode_response', [reply.raw]);
+        const text = consoleText(reply);
+        if (text !== null) {
+          dataStore.recordGcode(text, 'response');
+          host.api.notify('notify_gcode_response', [text]);
         }
       },
       sent: (wire) => model.applySent(wire),
@@ -257,6 +278,20 @@ export const printerComponent = defineComponent({
     host.status.register('motion_report', { status: () => model.motionReportStatus() });
 
     const commands = new HostCommands();
+    for (const command of klipperCommands({
+      model,
+      restart: () => serial.restart(),
+      firmwareRestart: () => serial.firmwareRestart(),
+      help: () => commands.help(),
+      state: () => state,
+    })) {
+      commands.register(command);
+    }
+    host.status.register('gcode', {
+      status: () => ({
+        commands: Object.fromEntries(Object.entries(commands.help()).map(([name, help]) => [name, { help }])),
+      }),
+    });
     const respond = (message: string) => {
       dataStore.recordGcode(message, 'response');
       host.api.notify('notify_gcode_response', [message]);
@@ -285,7 +320,13 @@ export const printerComponent = defineComponent({
           const params: Record<string, string> = {};
           if (parsed.ok)
             for (const [key, value] of Object.entries(parsed.line.params)) params[key] = String(value);
-          await hostCommand.run({ raw: line, params, source, respond });
+          await hostCommand.run({
+            raw: line,
+            params,
+            source,
+            respond,
+            run: (inner) => runScript(inner, source),
+          });
         } else if (!/^[GMT]\d/.test(word)) {
           await settle();
           // Klipper's wording, which Mainsail shows as an error toast.

@@ -1,6 +1,6 @@
 // The `virtual_printer` component: the built-in virtual Marlin behind `[serial] port = "virtual"`.
 import { Type } from '@sinclair/typebox';
-import { defineComponent } from '../core/component.ts';
+import { type ComponentInstance, defineComponent } from '../core/component.ts';
 import { marlinDevice } from './device.ts';
 import { VirtualMarlin } from './marlin.ts';
 
@@ -21,11 +21,22 @@ export const virtualPrinterConfig = Type.Object({
   }),
 });
 
+export interface VirtualPrinter extends ComponentInstance {
+  /** The running virtual board, once the serial link has opened it (tests read its execution log). */
+  printer(): VirtualMarlin | null;
+}
+
+declare module '../core/component.ts' {
+  interface ComponentMap {
+    virtual_printer: VirtualPrinter;
+  }
+}
+
 export const virtualPrinterComponent = defineComponent({
   name: 'virtual_printer',
   needs: ['serial'],
   config: virtualPrinterConfig,
-  create(host) {
+  create(host): VirtualPrinter {
     let printer: VirtualMarlin | null = null;
     host.lookup('serial').useVirtualDevice(() => {
       printer = new VirtualMarlin({
@@ -37,6 +48,7 @@ export const virtualPrinterComponent = defineComponent({
       return marlinDevice(printer);
     });
     return {
+      printer: () => printer,
       stop() {
         printer?.close();
       },
