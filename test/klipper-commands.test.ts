@@ -98,9 +98,8 @@ describe('Klipper commands on a Marlin printer', () => {
     const help = (await client.call('printer.gcode.help')).result as Record<string, string>;
     expect(help.SET_HEATER_TEMPERATURE).toMatch(/heater/i);
     const { gcode } = await query({ gcode: null });
-    expect((gcode?.commands as Record<string, { help: string }>).TURN_OFF_HEATERS?.help).toBe(
-      'Turns every heater off',
-    );
+    const commands = gcode?.commands as Record<string, { help: string }> | undefined;
+    expect(commands?.TURN_OFF_HEATERS?.help).toBe('Turns every heater off');
   });
 
   it('shows firmware echo lines the Klipper way in the console', async () => {
