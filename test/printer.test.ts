@@ -111,6 +111,17 @@ describe('the printer behind the built-in virtual Marlin', () => {
     expect(said).toContain('!! Unknown command: "FROB_WIDGET"');
   });
 
+  it('reports endstops from M119 and the board in mcu', async () => {
+    const endstops = (await client.call('printer.query_endstops.status')).result as Record<string, string>;
+    expect(Object.keys(endstops)).toEqual(expect.arrayContaining(['x', 'y', 'z']));
+    for (const state of Object.values(endstops)) expect(['open', 'TRIGGERED']).toContain(state);
+    const { status } = (
+      await client.call('printer.objects.query', { objects: { mcu: null, query_endstops: null } })
+    ).result as { status: Record<string, Record<string, unknown>> };
+    expect(status.mcu?.mcu_version).toMatch(/^Marlin/);
+    expect(Object.keys(status.query_endstops?.last_query as object)).toEqual(expect.arrayContaining(['x']));
+  });
+
   it('keeps a one-second temperature history per heater', async () => {
     await new Promise((r) => setTimeout(r, 1100));
     const store = (await client.call('server.temperature_store', { include_monitors: true }))

@@ -124,6 +124,8 @@ export const printerComponent = defineComponent({
     let temperaturePoll: TimerHandle | null = null;
     let sampler: TimerHandle | null = null;
     let firmwareLines: Reply[] | null = null;
+    let machineType = '';
+    let lastEndstops: Record<string, number> = {};
 
     const setState = (next: WebhooksState, message: string) => {
       const previous = state;
@@ -155,6 +157,7 @@ export const printerComponent = defineComponent({
           if (reply.kind === 'capability') capabilities[reply.name] = reply.enabled;
           if (reply.kind === 'firmware') {
             model.firmwareName = reply.firmwareName;
+            machineType = reply.fields.MACHINE_TYPE ?? '';
             const extruders = Number(reply.fields.EXTRUDER_COUNT ?? 1);
             if (Number.isInteger(extruders) && extruders > 1) model.setExtruderCount(extruders);
           }
@@ -373,6 +376,35 @@ export const printerComponent = defineComponent({
         await runScript(script, 'console');
         return 'ok';
       },
+    });
+    host.api.register({
+      path: '/printer/query_endstops/status',
+      verbs: ['GET'],
+      role: 'viewer',
+      description: 'Endstop states from M119, as "open" or "TRIGGERED"',
+      handler: async () => {
+        const { responses } = await serial.link.send('M119', { source: 'api', priority: 'high' });
+        const states: Record<string, string> = {};
+        for (const line of responses) {
+          for (const match of line.matchAll(/([a-z][a-z0-9_]*):\s*(open|TRIGGERED)/g)) {
+            states[match[1]!.replace(/_(min|max)$/, '')] = match[2]!;
+          }
+        }
+        lastEndstops = Object.fromEntries(
+          Object.entries(states).map(([k, v]) => [k, v === 'TRIGGERED' ? 1 : 0]),
+        );
+        return states;
+      },
+    });
+    host.status.register('query_endstops', { status: () => ({ last_query: { ...lastEndstops } }) });
+    host.status.register('mcu', {
+      status: () => ({
+        mcu_version: model.firmwareName,
+        mcu_build_versions: '',
+        mcu_constants: { MCU: machineType || 'marlin' },
+        last_stats: {},
+        app: 'Marlin',
+      }),
     });
     host.api.register({
       path: '/printer/gcode/help',
