@@ -23,7 +23,9 @@ let received = '';
 beforeAll(async () => {
   buildServer();
   dataDir = tempDataDir();
-  listener = spawn('python3', ['-c', LISTENER, join(dataDir, 'notify.sock')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  listener = spawn('python3', ['-c', LISTENER, join(dataDir, 'notify.sock')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve) =>
     listener.stdout?.on('data', (chunk) => {
       received += chunk;

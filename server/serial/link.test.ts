@@ -1,7 +1,6 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SystemClock } from '../core/clock.ts';
-import { realClock } from '../virtual/clock.ts';
 import { marlinDevice } from '../virtual/device.ts';
 import { type VirtualFault, VirtualMarlin, type VirtualMarlinOptions } from '../virtual/marlin.ts';
 import { type PtyPrinter, startPtyPrinter } from '../virtual/pty.ts';
@@ -33,7 +32,7 @@ async function rig(
   printerOptions: VirtualMarlinOptions = {},
   linkOptions: Partial<LinkOptions> = {},
 ): Promise<Rig> {
-  const printer = new VirtualMarlin({ clock: realClock(FIRMWARE_SPEED), ...printerOptions });
+  const printer = new VirtualMarlin({ clock: new SystemClock(FIRMWARE_SPEED), ...printerOptions });
   let transport: SerialTransport;
   if (via === 'pty') {
     const pty: PtyPrinter = await startPtyPrinter({ printer });

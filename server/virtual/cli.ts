@@ -1,7 +1,7 @@
 // Runs a virtual Marlin on a pseudo-terminal so any serial terminal or host can be pointed at it.
 
 import { parseArgs } from 'node:util';
-import { realClock } from './clock.ts';
+import { SystemClock } from '../core/clock.ts';
 import type { VirtualFault, VirtualMarlinOptions } from './marlin.ts';
 import { startPtyPrinter } from './pty.ts';
 
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     return;
   }
   const options: VirtualMarlinOptions = {
-    clock: realClock(number('speed', values.speed) ?? 1),
+    clock: new SystemClock(number('speed', values.speed) ?? 1),
     rxBufferSize: number('rx-buffer', values['rx-buffer']),
     bufsize: number('bufsize', values.bufsize),
     rxOverflow: values['native-usb'] ? 'block' : 'drop',

@@ -2,7 +2,7 @@
 
 import { afterEach, describe, expect, test } from 'vitest';
 import { numberedLine } from '../../gcode/checksum.ts';
-import { ManualClock } from './clock.ts';
+import { ManualClock } from '../core/clock.ts';
 import { parseCommand, VirtualMarlin, type VirtualMarlinOptions } from './marlin.ts';
 
 interface Rig {

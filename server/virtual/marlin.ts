@@ -1,8 +1,8 @@
 // Byte-level model of a Marlin 2.1 board as a host sees it on the serial line: buffers, line protocol, commands, faults.
 
 import { checksum } from '../../gcode/checksum.ts';
+import { type Clock, nowMs, SystemClock, type TimerHandle } from '../core/clock.ts';
 import { ByteInbox, ByteRing } from './byte-queue.ts';
-import { type CancelTimer, realClock, type VirtualClock } from './clock.ts';
 import { type EmergencyCommand, EmergencyParser } from './emergency-parser.ts';
 import { type Axes, Planner } from './planner.ts';
 import { BED_MODEL, Heater, type HeaterModel, HOTEND_MODEL } from './thermal.ts';
@@ -51,8 +51,8 @@ export type VirtualFault =
     };
 
 export interface VirtualMarlinOptions {
-  /** Time source; default real time. Tests pass a ManualClock. */
-  readonly clock?: VirtualClock;
+  /** Time source; default real time (`new SystemClock()`). Tests pass a ManualClock. */
+  readonly clock?: Clock;
   /** RX_BUFFER_SIZE. The ring holds one byte less, as on AVR. Default 128. */
   readonly rxBufferSize?: number;
   /**
@@ -317,7 +317,7 @@ export function parseCommand(raw: string): ParsedCommand {
  * records every command it ran in `executed`.
  */
 export class VirtualMarlin {
-  readonly clock: VirtualClock;
+  readonly clock: Clock;
   readonly stats: VirtualMarlinStats = {
     droppedBytes: 0,
     ignoredBytes: 0,
@@ -408,12 +408,12 @@ export class VirtualMarlin {
   private pumping = false;
   private pumpAgain = false;
   private lastTickMs: number;
-  private cancelTick: CancelTimer | null = null;
-  private cancelBoot: CancelTimer | null = null;
-  private cancelReplug: CancelTimer | null = null;
+  private tickTimer: TimerHandle | null = null;
+  private bootTimer: TimerHandle | null = null;
+  private replugTimer: TimerHandle | null = null;
 
   constructor(options: VirtualMarlinOptions = {}) {
-    this.clock = options.clock ?? realClock();
+    this.clock = options.clock ?? new SystemClock();
     const hotendCount = Math.max(1, Math.floor(options.hotends ?? 1));
     this.cfg = {
       rxBufferSize: options.rxBufferSize ?? 128,
@@ -457,7 +457,7 @@ export class VirtualMarlin {
     this.extrudeMinTempC = this.cfg.extrudeMinTempC;
     this.stepsPerMm = { ...this.cfg.stepsPerMm };
     for (const f of options.faults ?? []) this.addFault(f);
-    this.lastTickMs = this.clock.now();
+    this.lastTickMs = nowMs(this.clock);
     this.scheduleTick();
     this.boot('PowerUp');
   }
@@ -530,20 +530,20 @@ export class VirtualMarlin {
     this.unplugged = true;
     this.emitEvent('unplug', { replugAfterMs });
     if (replugAfterMs !== null) {
-      this.cancelReplug = this.clock.schedule(replugAfterMs, () => {
-        this.cancelReplug = null;
+      this.replugTimer = this.clock.setTimeout(() => {
+        this.replugTimer = null;
         this.replug();
-      });
+      }, replugAfterMs);
     }
   }
 
   /** Plugs the cable back in; the board boots as an AVR board does when a host opens the port. */
   replug(): void {
     if (this.closed || !this.unplugged) return;
-    this.cancelReplug?.();
-    this.cancelReplug = null;
+    this.replugTimer?.cancel();
+    this.replugTimer = null;
     this.unplugged = false;
-    this.emitEvent('replug', { atMs: this.clock.now() });
+    this.emitEvent('replug', { atMs: nowMs(this.clock) });
     this.boot('External Reset');
   }
 
@@ -575,10 +575,10 @@ export class VirtualMarlin {
     if (this.closed) return;
     this.abortEverything();
     this.closed = true;
-    this.cancelTick?.();
-    this.cancelTick = null;
-    this.cancelBoot?.();
-    this.cancelReplug?.();
+    this.tickTimer?.cancel();
+    this.tickTimer = null;
+    this.bootTimer?.cancel();
+    this.replugTimer?.cancel();
     this.planner.dispose();
     for (const set of Object.values(this.listeners)) set.clear();
   }
@@ -613,15 +613,15 @@ export class VirtualMarlin {
     this.jobElapsedMs = 0;
     for (const h of [...this.hotends, this.bed]) h.setTarget(0);
     this.booting = true;
-    this.cancelBoot?.();
-    this.cancelBoot = null;
+    this.bootTimer?.cancel();
+    this.bootTimer = null;
     const finish = (): void => {
-      this.cancelBoot = null;
+      this.bootTimer = null;
       this.booting = false;
       this.printBanner(reason);
       this.pump();
     };
-    if (this.cfg.bootMs > 0) this.cancelBoot = this.clock.schedule(this.cfg.bootMs, finish);
+    if (this.cfg.bootMs > 0) this.bootTimer = this.clock.setTimeout(finish, this.cfg.bootMs);
     else finish();
   }
 
@@ -665,17 +665,17 @@ export class VirtualMarlin {
   }
 
   private scheduleTick(): void {
-    this.cancelTick = this.clock.schedule(this.cfg.tickMs, () => {
-      this.cancelTick = null;
+    this.tickTimer = this.clock.setTimeout(() => {
+      this.tickTimer = null;
       if (this.closed) return;
       this.tick();
       this.scheduleTick();
-    });
+    }, this.cfg.tickMs);
   }
 
   /** Marlin's idle(): heaters, autoreports and keepalive, then let waiting handlers re-check. */
   private tick(): void {
-    const now = this.clock.now();
+    const now = nowMs(this.clock);
     const dt = now - this.lastTickMs;
     this.lastTickMs = now;
     for (const h of this.hotends) h.step(dt);
@@ -733,7 +733,7 @@ export class VirtualMarlin {
     }
     if (this.wroteBlocked && this.inbox.length === 0) {
       this.wroteBlocked = false;
-      this.emitEvent('drain', { atMs: this.clock.now() });
+      this.emitEvent('drain', { atMs: nowMs(this.clock) });
     }
   }
 
@@ -1003,7 +1003,7 @@ export class VirtualMarlin {
 
   private start(cmd: QueuedCommand): RunningCommand {
     const parsed = parseCommand(cmd.raw);
-    const now = this.clock.now();
+    const now = nowMs(this.clock);
     const entry: ExecutedCommand = {
       seq: this.log.length,
       lineNumber: cmd.lineNumber,
@@ -1142,12 +1142,17 @@ export class VirtualMarlin {
 
   private *sleep(ms: number, busy: BusyState): Handler {
     if (ms <= 0) return;
-    const end = this.clock.now() + ms;
-    const cancel = this.clock.schedule(ms, () => this.pump());
+    const end = nowMs(this.clock) + ms;
+    // `elapsed` covers seconds-to-ms rounding that could put now a hair before `end` when the timer fires.
+    let elapsed = false;
+    const timer = this.clock.setTimeout(() => {
+      elapsed = true;
+      this.pump();
+    }, ms);
     try {
-      yield { until: () => this.clock.now() >= end, busy };
+      yield { until: () => elapsed || nowMs(this.clock) >= end, busy };
     } finally {
-      cancel();
+      timer.cancel();
     }
   }
 
@@ -1440,7 +1445,7 @@ export class VirtualMarlin {
     let oldTemp = 9999;
     const done = (): boolean => {
       if (!this.waitForHeatup) return true;
-      const now = this.clock.now();
+      const now = nowMs(this.clock);
       if (seenTarget !== heater.target) {
         seenTarget = heater.target;
         wantsToCool = heater.isCooling();
@@ -1502,7 +1507,7 @@ export class VirtualMarlin {
   /** M155 S<seconds>: temperature autoreport, at most every 60 s; S0 stops it. */
   private m155(p: ParsedCommand): void {
     this.tempReportS = Math.min(60, Math.max(0, Math.trunc(p.params.get('S') ?? 0)));
-    this.nextTempReportMs = this.clock.now() + this.tempReportS * 1000;
+    this.nextTempReportMs = nowMs(this.clock) + this.tempReportS * 1000;
   }
 
   /** M302 [S<min temp>] [P<allow>]: cold extrusion guard; no words reports it. */
@@ -1536,7 +1541,7 @@ export class VirtualMarlin {
   /** M154 S<seconds>: position autoreport; S0 stops it. */
   private m154(p: ParsedCommand): void {
     this.posReportS = Math.min(60, Math.max(0, Math.trunc(p.params.get('S') ?? 0)));
-    this.nextPosReportMs = this.clock.now() + this.posReportS * 1000;
+    this.nextPosReportMs = nowMs(this.clock) + this.posReportS * 1000;
   }
 
   private m220(p: ParsedCommand): void {
@@ -1684,15 +1689,22 @@ export class VirtualMarlin {
       this.emit('//action:prompt_button Continue');
       this.emit('//action:prompt_show');
     }
-    const end = ms > 0 ? this.clock.now() + ms : null;
-    const cancel = end === null ? null : this.clock.schedule(ms, () => this.pump());
+    const end = ms > 0 ? nowMs(this.clock) + ms : null;
+    let timedOut = false;
+    const timer =
+      end === null
+        ? null
+        : this.clock.setTimeout(() => {
+            timedOut = true;
+            this.pump();
+          }, ms);
     try {
       yield {
-        until: () => !this.waitForUser || (end !== null && this.clock.now() >= end),
+        until: () => !this.waitForUser || timedOut || (end !== null && nowMs(this.clock) >= end),
         busy: 'paused for user',
       };
     } finally {
-      cancel?.();
+      timer?.cancel();
       this.waitForUser = false;
     }
     if (this.cfg.hostActionCommands) this.emit('//action:prompt_end');
@@ -1710,11 +1722,11 @@ export class VirtualMarlin {
   }
 
   private startJobTimer(): void {
-    if (this.jobStartedMs === null) this.jobStartedMs = this.clock.now();
+    if (this.jobStartedMs === null) this.jobStartedMs = nowMs(this.clock);
   }
 
   private stopJobTimer(reset: boolean): void {
-    if (this.jobStartedMs !== null) this.jobElapsedMs += this.clock.now() - this.jobStartedMs;
+    if (this.jobStartedMs !== null) this.jobElapsedMs += nowMs(this.clock) - this.jobStartedMs;
     this.jobStartedMs = null;
     if (reset) this.jobElapsedMs = 0;
   }
@@ -1739,7 +1751,7 @@ export class VirtualMarlin {
   }
 
   private jobTimeMs(): number {
-    return this.jobElapsedMs + (this.jobStartedMs === null ? 0 : this.clock.now() - this.jobStartedMs);
+    return this.jobElapsedMs + (this.jobStartedMs === null ? 0 : nowMs(this.clock) - this.jobStartedMs);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // Motion planner model: a ring of timed move blocks, so `ok` pacing follows feedrate and distance.
 
-import type { CancelTimer, VirtualClock } from './clock.ts';
+import { type Clock, nowMs, type TimerHandle } from '../core/clock.ts';
 
 export interface Axes {
   x: number;
@@ -22,7 +22,7 @@ interface Block {
  */
 export class Planner {
   private blocks: Block[] = [];
-  private cancelTimer: CancelTimer | null = null;
+  private timer: TimerHandle | null = null;
 
   /**
    * @param capacity how many blocks fit. Marlin's ring keeps one slot empty, so this is
@@ -30,7 +30,7 @@ export class Planner {
    * @param onBlockDone called after finished blocks were retired, so waiting handlers re-check.
    */
   constructor(
-    private readonly clock: VirtualClock,
+    private readonly clock: Clock,
     readonly capacity: number,
     private readonly onBlockDone: () => void,
   ) {}
@@ -53,14 +53,14 @@ export class Planner {
   /** Appends a block; the caller must have checked movesFree() first. */
   add(from: Axes, to: Axes, durationMs: number): void {
     this.retire();
-    const now = this.clock.now();
+    const now = nowMs(this.clock);
     const last = this.blocks[this.blocks.length - 1];
     // A block that follows another starts exactly when it ends: motion is continuous even
     // if our timer fires late.
     const startMs = last ? Math.max(last.endMs, now) : now;
     this.blocks.push({ from: { ...from }, to: { ...to }, startMs, endMs: startMs + Math.max(0, durationMs) });
     // An armed timer already targets the head block; the new block only matters once it is head.
-    if (!this.cancelTimer) this.arm();
+    if (!this.timer) this.arm();
   }
 
   /** Where the steppers are right now, interpolated inside the executing block. */
@@ -68,7 +68,7 @@ export class Planner {
     this.retire();
     const head = this.blocks[0];
     if (!head) return { ...fallback };
-    const now = this.clock.now();
+    const now = nowMs(this.clock);
     if (now <= head.startMs) return { ...head.from };
     const span = head.endMs - head.startMs;
     const f = span > 0 ? Math.min(1, (now - head.startMs) / span) : 1;
@@ -93,8 +93,8 @@ export class Planner {
     this.disarm();
   }
 
-  private retire(): void {
-    const now = this.clock.now();
+  /** Drops finished blocks; `now` defaults to the clock's. */
+  private retire(now = nowMs(this.clock)): void {
     let n = 0;
     while (n < this.blocks.length && (this.blocks[n] as Block).endMs <= now) n++;
     if (n > 0) this.blocks.splice(0, n);
@@ -104,16 +104,18 @@ export class Planner {
     this.disarm();
     const head = this.blocks[0];
     if (!head) return;
-    this.cancelTimer = this.clock.schedule(head.endMs - this.clock.now(), () => {
-      this.cancelTimer = null;
-      this.retire();
+    const endMs = head.endMs;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = null;
+      // The head is done when its timer fires, even if seconds-to-ms rounding puts now a hair before endMs.
+      this.retire(Math.max(endMs, nowMs(this.clock)));
       this.arm();
       this.onBlockDone();
-    });
+    }, endMs - nowMs(this.clock));
   }
 
   private disarm(): void {
-    if (this.cancelTimer) this.cancelTimer();
-    this.cancelTimer = null;
+    this.timer?.cancel();
+    this.timer = null;
   }
 }

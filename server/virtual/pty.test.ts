@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as tty from 'node:tty';
 import { afterEach, describe, expect, test } from 'vitest';
 import { numberedLine } from '../../gcode/checksum.ts';
-import { realClock } from './clock.ts';
+import { SystemClock } from '../core/clock.ts';
 import { type PtyPrinter, startPtyPrinter } from './pty.ts';
 
 /** The host end: the device opened the way a serial library does, read without blocking a thread. */
@@ -111,7 +111,7 @@ describe('virtual printer on a pty', () => {
     const pty = await start({
       printer: {
         // 20x time: the 3 s busy fault takes 150 ms of the test's time.
-        clock: realClock(20),
+        clock: new SystemClock(20),
         faults: [
           { kind: 'resend', atLine: 120 },
           { kind: 'checksum', atLine: 300 },
