@@ -221,6 +221,18 @@ describe('faults the link must survive or report', () => {
     expect(link.state).toBe('error');
   });
 
+  it('waits out a long silent command on firmware without busy keepalive instead of calling it dead', async () => {
+    const { link, printer } = await rig(
+      'binding',
+      { keepaliveIntervalS: 0 },
+      { okTimeoutMs: 300, deadTimeoutMs: 800, longCommandTimeoutMs: 60_000 },
+    );
+    // 40 s of firmware time is 2 s here: far past the dead timeout, with no byte from the firmware.
+    await link.send('G4 P40000', { source: 'console' });
+    expect(link.state).toBe('ready');
+    expect(printer.executed.filter((c) => c.lineNumber === null && c.command === 'M105')).toEqual([]);
+  });
+
   it('reports an unplugged printer and fails what was pending', async () => {
     const { link } = await rig('binding', { faults: [{ kind: 'unplug', atLine: 30 }] });
     const results = await Promise.all(
@@ -247,7 +259,7 @@ describe('resend history', () => {
     };
     const firmware = {
       write: (data: Buffer) => {
-        for (const line of data.toString().split('\n').filter(Boolean)) {
+        for (const _line of data.toString().split('\n').filter(Boolean)) {
           received++;
           answer(
             received === 150
@@ -283,4 +295,23 @@ describe('resend history', () => {
     );
     expect(link.state).toBe('error');
   });
+});
+
+// Set BRIM_TEST_PORT=/dev/ttyUSB0 (and BRIM_TEST_BAUD) to run the link against a real printer, as
+// serialport's TEST_PORT does; the lines are dwells of zero length, so nothing moves or heats.
+describe.runIf(Boolean(process.env.BRIM_TEST_PORT))('PrinterLink on a real printer', () => {
+  it('streams 1,000 numbered lines and gets every ok', async () => {
+    const transport = new SerialTransport({
+      path: String(process.env.BRIM_TEST_PORT),
+      baudRate: Number(process.env.BRIM_TEST_BAUD ?? 115200),
+    });
+    const link = new PrinterLink(DEFAULT_LINK_OPTIONS, new SystemClock(), silent);
+    cleanups.push(() => link.close());
+    await link.connect(transport);
+    const results = await Promise.all(
+      Array.from({ length: 1000 }, () => link.send('G4 P0', { source: 'job' }).then(() => 'ok')),
+    );
+    expect(results.every((r) => r === 'ok')).toBe(true);
+    expect(link.state).toBe('ready');
+  }, 120_000);
 });
