@@ -1,19 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VirtualMarlin } from '../server/virtual/marlin.ts';
-import { RpcClient, startTestDaemon, type TestDaemon } from './fixtures/daemon.ts';
+import { type RpcClient, startReadyDaemon, type TestDaemon } from './fixtures/daemon.ts';
 
 let brim: TestDaemon;
 let client: RpcClient;
 let firmware: VirtualMarlin;
 
 beforeAll(async () => {
-  brim = await startTestDaemon({ configToml: '[virtual_printer]\nboot_ms = 0\n' });
-  client = await RpcClient.connect(brim.wsUrl);
-  for (let i = 0; i < 100; i++) {
-    const info = (await client.call('printer.info')).result as { state: string };
-    if (info.state === 'ready') break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  ({ brim, client } = await startReadyDaemon());
   const printer = brim.daemon.kernel.instance('virtual_printer').printer();
   if (!printer) throw new Error('virtual printer not running');
   firmware = printer;

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOsRelease } from '../server/machine/system-info.ts';
-import { RpcClient, startTestDaemon, type TestDaemon } from './fixtures/daemon.ts';
+import { type RpcClient, startReadyDaemon, type TestDaemon } from './fixtures/daemon.ts';
 
 let brim: TestDaemon;
 let client: RpcClient;
 
 beforeAll(async () => {
-  brim = await startTestDaemon({ configToml: '[virtual_printer]\nboot_ms = 0\n' });
-  client = await RpcClient.connect(brim.wsUrl);
+  ({ brim, client } = await startReadyDaemon());
 });
 
 afterAll(async () => {

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RpcClient, startTestDaemon, type TestDaemon } from './fixtures/daemon.ts';
+import { type RpcClient, startReadyDaemon, type TestDaemon } from './fixtures/daemon.ts';
 
 let brim: TestDaemon;
 let client: RpcClient;
 
 beforeAll(async () => {
-  brim = await startTestDaemon({ configToml: '[virtual_printer]\nboot_ms = 0\n' });
-  client = await RpcClient.connect(brim.wsUrl);
+  ({ brim, client } = await startReadyDaemon());
 });
 
 afterAll(async () => {
