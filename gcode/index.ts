@@ -1,5 +1,19 @@
 // Public API of the shared G-code package (server, virtual printer and the UI's preview worker).
 
+export {
+  type Analyser,
+  type Analysis,
+  analyseGcode,
+  type BoundingBox,
+  type ByteRange,
+  completeMetadata,
+  createAnalyser,
+  type Layer,
+  type MachineLimits,
+  type ObjectInfo,
+  type ObjectLabelStyle,
+} from './analysis.ts';
+export { isAscii, utf8ByteLength } from './bytes.ts';
 export { checksum, numberedLine } from './checksum.ts';
 export {
   type Capability,
@@ -19,6 +33,7 @@ export {
   STRING_ARGUMENT_COMMANDS,
   stripForWire,
 } from './line.ts';
+export { extractMetadata, type GcodeMetadata, METADATA_READ_SIZE } from './metadata.ts';
 export * from './replies.ts';
 export {
   looksLikeTemperature,
@@ -26,3 +41,12 @@ export {
   type TemperatureReading,
   type TemperatureReport,
 } from './temperature.ts';
+export {
+  type DecodedImage,
+  decodeBase64,
+  decodeQoi,
+  encodePng,
+  findThumbnails,
+  type Thumbnail,
+  type ThumbnailFormat,
+} from './thumbnails.ts';
