@@ -2,7 +2,8 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: ['server/main.ts'],
+  // The analysis worker is its own entry: server/jobs/files/analysis-pool.ts loads it beside main.js.
+  entryPoints: { main: 'server/main.ts', 'analysis-worker': 'server/jobs/files/analysis-worker.ts' },
   outdir: 'dist/server',
   bundle: true,
   platform: 'node',

@@ -12,6 +12,7 @@ import { type LoadedConfig, readConfigFile } from './core/config.ts';
 import { Kernel } from './core/host.ts';
 import { createLogger, LOG_LEVELS, type RootLogger } from './core/logger.ts';
 import { dataPaths, ensureDataFolders, type Paths } from './core/paths.ts';
+import { fileManagerComponent } from './jobs/files/component.ts';
 import { machineComponent } from './machine/machine.ts';
 import { loadPlugins } from './plugins/loader.ts';
 import { dataStoreComponent } from './printer/data-store.ts';
@@ -49,6 +50,7 @@ export const BUILT_IN_COMPONENTS: readonly ComponentDefinition[] = [
   dataStoreComponent,
   printerComponent,
   webcamComponent,
+  fileManagerComponent,
 ] as ComponentDefinition[];
 
 /** First-party plugins: the repository's plugins/ seen from server/, or dist/plugins seen from dist/server/. */

@@ -1,4 +1,5 @@
 // One registration gives an HTTP route, a JSON-RPC method and (later) an MQTT API entry.
+import type { Readable } from 'node:stream';
 import type { Static, TObject } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { errors } from '../core/errors.ts';
@@ -14,12 +15,34 @@ export interface RpcConnection {
   notify(method: string, params?: unknown[]): void;
 }
 
+/** One part of a multipart/form-data body, in the order the client sent them. */
+export type FormPart =
+  | { kind: 'field'; name: string; value: string }
+  /** Read `stream` to its end (or destroy it) before asking for the next part. */
+  | { kind: 'file'; name: string; filename: string; stream: Readable };
+
 export interface RequestContext {
   transport: Transport;
   verb: HttpVerb;
   /** The websocket connection, or null over HTTP. */
   connection: RpcConnection | null;
   remoteAddress: string;
+  /** HTTP only: `proto://host[:port]` as the client addressed the daemon, for Location headers. */
+  origin?: string;
+  /** HTTP only, for endpoints declared `multipart: true` and called with a multipart body. */
+  form?: AsyncIterable<FormPart>;
+}
+
+/**
+ * What an HTTP-only handler returns to choose its own status and headers, or to stream a body
+ * (a Readable) such as a file download; anything else is sent as JSON.
+ */
+export class HttpReply {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {}
 }
 
 export interface EndpointSpec<S extends TObject> {
@@ -33,6 +56,8 @@ export interface EndpointSpec<S extends TObject> {
   rpcMethod?: string;
   /** Upload and OctoPrint replies are not wrapped in `{result}`. */
   unwrapped?: boolean;
+  /** The body is multipart/form-data, handed over unparsed as `context.form` (uploads). */
+  multipart?: boolean;
   description?: string;
   handler(args: Static<S>, context: RequestContext): unknown;
 }
@@ -44,6 +69,7 @@ export interface Endpoint {
   transports: readonly Transport[];
   role: Role;
   unwrapped: boolean;
+  multipart: boolean;
   description: string;
   call(rawArgs: Record<string, unknown>, context: RequestContext): Promise<unknown>;
 }
@@ -87,6 +113,7 @@ export class ApiRegistry {
         transports,
         role: spec.role,
         unwrapped: spec.unwrapped ?? false,
+        multipart: spec.multipart ?? false,
         description: spec.description ?? '',
         call: async (rawArgs, context) => {
           const args = spec.params

@@ -15,16 +15,20 @@ export function registerServerEndpoints(host: Host, hub: WebsocketHub, server: (
     verbs: ['GET'],
     role: 'viewer',
     description: 'Daemon state, components and warnings',
-    handler: () => {
+    handler: async (_args, context) => {
       // The printer link publishes `webhooks`; without it there is no firmware to talk to.
       const webhooks = host.status.get('webhooks');
+      // The file manager owns the roots; asking its endpoint keeps this file free of its internals.
+      const roots = (await host.api.method('server.files.roots')?.call({}, context)) as
+        | { name: string }[]
+        | undefined;
       const state = typeof webhooks?.state === 'string' ? webhooks.state : 'disconnected';
       return {
         klippy_connected: webhooks !== undefined,
         klippy_state: state,
         components: host.runtime.advertised(),
         failed_components: host.runtime.failed().map((f) => f.name),
-        registered_directories: [],
+        registered_directories: roots?.map((r) => r.name) ?? [],
         warnings: host.runtime.warnings(),
         websocket_count: server().websocketCount(),
         moonraker_version: MOONRAKER_VERSION,

@@ -1,4 +1,5 @@
 // The `server` component: fastify on one port with the registry's routes, /websocket and the probes.
+import multipartPlugin from '@fastify/multipart';
 import websocketPlugin from '@fastify/websocket';
 import { type Static, Type } from '@sinclair/typebox';
 import Fastify, {
@@ -13,7 +14,7 @@ import { ApiError } from '../core/errors.ts';
 import { parseQueryArgs } from './http-args.ts';
 import { JsonRpcDispatcher } from './jsonrpc.ts';
 import { registerPrinterObjectEndpoints } from './printer-objects.ts';
-import type { Endpoint } from './registry.ts';
+import { type Endpoint, type FormPart, HttpReply, type RequestContext } from './registry.ts';
 import { registerServerEndpoints } from './server-endpoints.ts';
 import { WebsocketHub } from './websocket.ts';
 
@@ -144,6 +145,13 @@ async function buildApp(
     sendError(reply, new ApiError(status, error.message));
   });
 
+  // Only endpoints declared `multipart` read these bodies (as a stream); JSON bodies are untouched.
+  // preservePath: a filename may carry folders (Moonraker allows `sub/part.gcode`); the file manager
+  // checks them like any other path instead of having busboy silently cut them off.
+  await app.register(multipartPlugin, {
+    preservePath: true,
+    limits: { fileSize: host.config.max_body_bytes },
+  });
   await app.register(websocketPlugin, {
     // ws closes the socket above maxPayload; keep that well above our own limit, which answers instead.
     options: { maxPayload: host.config.max_websocket_message_bytes * 4 },
@@ -186,13 +194,20 @@ function addRoute(app: FastifyInstance, endpoint: Endpoint): void {
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       try {
         const body = isRecord(request.body) ? request.body : {};
-        const args = { ...parseQueryArgs(request.query as Record<string, unknown>), ...body };
-        const result = await endpoint.call(args, {
+        const params = isRecord(request.params) ? request.params : {};
+        const args = { ...parseQueryArgs(request.query as Record<string, unknown>), ...body, ...params };
+        const context: RequestContext = {
           transport: 'http',
           verb: endpoint.verb,
           connection: null,
           remoteAddress: request.ip,
-        });
+          origin: `${request.protocol}://${request.host}`,
+        };
+        if (endpoint.multipart && request.isMultipart()) context.form = formParts(request);
+        const result = await endpoint.call(args, context);
+        // Returning the reply tells fastify a streamed body is still on its way.
+        if (result instanceof HttpReply)
+          return reply.code(result.status).headers(result.headers).send(result.body);
         reply.send(endpoint.unwrapped ? result : { result });
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
@@ -200,6 +215,16 @@ function addRoute(app: FastifyInstance, endpoint: Endpoint): void {
       }
     },
   });
+}
+
+async function* formParts(request: FastifyRequest): AsyncGenerator<FormPart> {
+  for await (const part of request.parts()) {
+    if (part.type === 'file') {
+      yield { kind: 'file', name: part.fieldname, filename: part.filename, stream: part.file };
+    } else {
+      yield { kind: 'field', name: part.fieldname, value: String(part.value ?? '') };
+    }
+  }
 }
 
 function sendError(reply: FastifyReply, error: ApiError): void {

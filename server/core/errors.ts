@@ -35,6 +35,11 @@ export const errors = {
   unauthorized: () => new ApiError(401, 'Unauthorized'),
   forbidden: (message: string) => new ApiError(403, message),
   conflict: (message: string) => new ApiError(409, message),
+  payloadTooLarge: (message: string) => new ApiError(413, message),
+  /** A well-formed request whose content is refused, e.g. an upload failing its checksum. */
+  unprocessable: (message: string) => new ApiError(422, message),
+  /** The disk (or quota) is full; nothing was stored. */
+  insufficientStorage: (message: string) => new ApiError(507, message),
   unavailable: (message: string) => new ApiError(503, message),
   namespaceNotFound: (namespace: string) => new ApiError(404, `Namespace '${namespace}' not found`),
   keyNotFound: (key: string, namespace: string) =>
