@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type TObject, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import Database from 'better-sqlite3';
+import type { Role } from './api/registry.ts';
 import { serverComponent } from './api/server.ts';
+import { authorizationComponent } from './auth/authorization.ts';
+import { addUser } from './auth/users.ts';
 import { webcamComponent } from './camera/webcams.ts';
 import { type Clock, SystemClock } from './core/clock.ts';
 import type { ComponentDefinition } from './core/component.ts';
@@ -19,7 +23,8 @@ import { dataStoreComponent } from './printer/data-store.ts';
 import { printerComponent } from './printer/printer.ts';
 import { serialComponent } from './serial/serial.ts';
 import { databaseComponent } from './store/database.ts';
-import { storeComponent } from './store/store.ts';
+import { migrate } from './store/migrations.ts';
+import { storeComponent, storeConfig } from './store/store.ts';
 import { virtualPrinterComponent } from './virtual/component.ts';
 
 export const loggingConfig = Type.Object({
@@ -51,6 +56,7 @@ export const BUILT_IN_COMPONENTS: readonly ComponentDefinition[] = [
   printerComponent,
   webcamComponent,
   fileManagerComponent,
+  authorizationComponent,
 ] as ComponentDefinition[];
 
 /** First-party plugins: the repository's plugins/ seen from server/, or dist/plugins seen from dist/server/. */
@@ -128,5 +134,26 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   } catch (error) {
     logger.close();
     throw error;
+  }
+}
+
+/** `brim user add`: opens the database alone (the daemon may be stopped) and adds a user. */
+export async function createUserOffline(
+  options: { dataDir: string; configFile?: string },
+  username: string,
+  password: string,
+  role: Role,
+): Promise<void> {
+  const paths = dataPaths(options.dataDir);
+  ensureDataFolders(paths);
+  const config = loadConfig(paths, options.configFile);
+  const filename = String(config.raw.store?.filename ?? storeConfig.properties.filename.default);
+  const db = new Database(join(paths.database, filename));
+  try {
+    db.pragma('journal_mode = WAL');
+    migrate(db);
+    await addUser(db, username, password, role, Math.floor(Date.now() / 1000));
+  } finally {
+    db.close();
   }
 }

@@ -2,13 +2,16 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, StartupError } from './core/errors.ts';
 import { SystemdNotifier } from './core/sd-notify.ts';
-import { type Daemon, startDaemon } from './daemon.ts';
+import { createUserOffline, type Daemon, startDaemon } from './daemon.ts';
 
 const HELP = `Usage: brim [options]
+       brim [--data DIR] [--config FILE] user add NAME [--role admin|operator|viewer]
 
   --config FILE   TOML config file (default: DATA/config/brim.toml if present, else built-in defaults)
   --data DIR      data folder with config/ gcodes/ logs/ database/ (default: ./data)
   --port N        port for the API, websocket and UI (overrides [server] port; default 7125)
+  --role ROLE     with "user add": the new user's role (default admin); the password is read from
+                  the BRIM_PASSWORD environment variable or the first line of standard input
   --help          show this help
 `;
 
@@ -16,15 +19,18 @@ const HELP = `Usage: brim [options]
 const STOP_DEADLINE_MS = 5000;
 
 async function main(): Promise<void> {
-  let values: { config?: string; data?: string; port?: string; help?: boolean };
+  let values: { config?: string; data?: string; port?: string; role?: string; help?: boolean };
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       options: {
         config: { type: 'string' },
         data: { type: 'string' },
         port: { type: 'string' },
+        role: { type: 'string' },
         help: { type: 'boolean' },
       },
+      allowPositionals: true,
       strict: true,
     }));
   } catch (error) {
@@ -34,6 +40,14 @@ async function main(): Promise<void> {
   if (values.help) {
     process.stdout.write(HELP);
     return;
+  }
+  if (positionals.length > 0) {
+    const [command, action, name] = positionals;
+    if (command !== 'user' || action !== 'add' || !name || positionals.length > 3) {
+      process.stderr.write(`brim: unknown command "${positionals.join(' ')}"\n\n${HELP}`);
+      process.exit(2);
+    }
+    process.exit(await addUserFromCommandLine(name, values));
   }
   let port: number | undefined;
   if (values.port !== undefined) {
@@ -81,6 +95,44 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+async function addUserFromCommandLine(
+  username: string,
+  values: { config?: string; data?: string; role?: string },
+): Promise<number> {
+  const role = values.role ?? 'admin';
+  if (role !== 'admin' && role !== 'operator' && role !== 'viewer') {
+    process.stderr.write(`brim: --role must be admin, operator or viewer, got "${role}"\n`);
+    return 2;
+  }
+  const password = process.env.BRIM_PASSWORD ?? (await firstLineOfStdin());
+  try {
+    await createUserOffline(
+      { dataDir: values.data ?? 'data', configFile: values.config },
+      username,
+      password,
+      role,
+    );
+    process.stdout.write(`brim: user "${username}" added with role ${role}\n`);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`brim: cannot add user: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+function firstLineOfStdin(): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk) => {
+      text += chunk;
+      if (text.includes('\n')) process.stdin.pause();
+      if (text.includes('\n')) resolve(text.split('\n')[0] ?? '');
+    });
+    process.stdin.on('end', () => resolve(text.split('\n')[0] ?? ''));
+  });
 }
 
 main().catch((error: unknown) => {

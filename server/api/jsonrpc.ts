@@ -7,7 +7,14 @@ import {
   RPC_PARSE_ERROR,
 } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import type { ApiRegistry, RpcConnection } from './registry.ts';
+import type { ApiRegistry, CallerIdentity, RpcConnection } from './registry.ts';
+
+/** Who sent a frame: a websocket connection, or a POST /server/jsonrpc request with its own identity. */
+export interface RpcCaller {
+  connection: RpcConnection | null;
+  remoteAddress: string;
+  identity: CallerIdentity | null;
+}
 
 type RpcId = string | number | null;
 
@@ -29,11 +36,7 @@ export class JsonRpcDispatcher {
   ) {}
 
   /** Answers one text frame; null when it held only notifications (nothing to send back). */
-  async handleText(
-    text: string,
-    connection: RpcConnection | null,
-    remoteAddress: string,
-  ): Promise<RpcResponse | RpcResponse[] | null> {
+  async handleText(text: string, caller: RpcCaller): Promise<RpcResponse | RpcResponse[] | null> {
     let message: unknown;
     try {
       message = JSON.parse(text);
@@ -43,18 +46,15 @@ export class JsonRpcDispatcher {
     if (Array.isArray(message)) {
       // Mainsail's emitBatch sends arrays and expects an array back.
       if (message.length === 0) return failure(null, RPC_INVALID_REQUEST, 'Invalid Request');
-      const replies = await Promise.all(message.map((m) => this.handleRequest(m, connection, remoteAddress)));
+      const replies = await Promise.all(message.map((m) => this.handleRequest(m, caller)));
       const answered = replies.filter((r): r is RpcResponse => r !== null);
       return answered.length > 0 ? answered : null;
     }
-    return this.handleRequest(message, connection, remoteAddress);
+    return this.handleRequest(message, caller);
   }
 
-  async handleRequest(
-    request: unknown,
-    connection: RpcConnection | null,
-    remoteAddress: string,
-  ): Promise<RpcResponse | null> {
+  async handleRequest(request: unknown, caller: RpcCaller): Promise<RpcResponse | null> {
+    const { connection, remoteAddress } = caller;
     if (typeof request !== 'object' || request === null || Array.isArray(request)) {
       return failure(null, RPC_INVALID_REQUEST, 'Invalid Request');
     }
@@ -77,6 +77,12 @@ export class JsonRpcDispatcher {
         verb: endpoint.verb,
         connection,
         remoteAddress,
+        identity: connection ? connection.identity : caller.identity,
+        authenticate: connection
+          ? (identity) => {
+              connection.identity = identity;
+            }
+          : undefined,
       });
       return isNotification ? null : { jsonrpc: '2.0', result, id: rpcId };
     } catch (error) {

@@ -12,6 +12,8 @@ export type Role = 'viewer' | 'operator' | 'admin';
 /** A websocket client as handlers see it: for identify, subscriptions and per-connection notifications. */
 export interface RpcConnection {
   readonly id: number;
+  /** Set at the upgrade, and again by identify with a token or by access.login. */
+  identity: CallerIdentity | null;
   notify(method: string, params?: unknown[]): void;
 }
 
@@ -20,6 +22,29 @@ export type FormPart =
   | { kind: 'field'; name: string; value: string }
   /** Read `stream` to its end (or destroy it) before asking for the next part. */
   | { kind: 'file'; name: string; filename: string; stream: Readable };
+
+/** Who is calling, as the authorization component established it. */
+export interface CallerIdentity {
+  username: string;
+  role: Role;
+  source: 'trusted' | 'api_key' | 'token' | 'oneshot';
+}
+
+/** What a transport can tell about a caller before any handler runs. */
+export interface Credentials {
+  remoteAddress: string;
+  apiKey?: string;
+  accessToken?: string;
+  oneshotToken?: string;
+}
+
+/** Installed by the authorization component; without one every caller is trusted (Moonraker's rule). */
+export interface Authenticator {
+  identify(credentials: Credentials): CallerIdentity | null;
+  /** Throws 401 or 403 when the caller may not use the endpoint. */
+  check(endpoint: Endpoint, identity: CallerIdentity | null): void;
+  corsAllowed(origin: string): boolean;
+}
 
 export interface RequestContext {
   transport: Transport;
@@ -31,6 +56,10 @@ export interface RequestContext {
   origin?: string;
   /** HTTP only, for endpoints declared `multipart: true` and called with a multipart body. */
   form?: AsyncIterable<FormPart>;
+  /** The caller, when an authenticator is installed; null when it could not be identified. */
+  identity?: CallerIdentity | null;
+  /** Websocket only: makes a login stick to the connection. */
+  authenticate?(identity: CallerIdentity): void;
 }
 
 /**
@@ -93,6 +122,7 @@ export class ApiRegistry {
   private readonly byMethod = new Map<string, Endpoint>();
   private readonly sinks: NotificationSink[] = [];
   private frozen = false;
+  private authenticator: Authenticator | null = null;
 
   register<S extends TObject>(spec: EndpointSpec<S>): void {
     if (this.frozen) throw new Error(`endpoint ${spec.path} registered after the HTTP server started`);
@@ -116,6 +146,8 @@ export class ApiRegistry {
         multipart: spec.multipart ?? false,
         description: spec.description ?? '',
         call: async (rawArgs, context) => {
+          // Before validation, so an unauthorised caller learns nothing about the arguments.
+          this.authenticator?.check(endpoint, context.identity ?? null);
           const args = spec.params
             ? validateArgs(spec.params, rawArgs, context.transport === 'http')
             : rawArgs;
@@ -128,6 +160,20 @@ export class ApiRegistry {
       }
       this.endpoints.push(endpoint);
     }
+  }
+
+  setAuthenticator(authenticator: Authenticator): void {
+    this.authenticator = authenticator;
+  }
+
+  /** Who the credentials belong to; everyone is trusted when no authenticator is installed. */
+  identify(credentials: Credentials): CallerIdentity | null {
+    if (!this.authenticator) return { username: '_trusted_user', role: 'admin', source: 'trusted' };
+    return this.authenticator.identify(credentials);
+  }
+
+  corsAllowed(origin: string): boolean {
+    return this.authenticator?.corsAllowed(origin) ?? false;
   }
 
   all(): readonly Endpoint[] {

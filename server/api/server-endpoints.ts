@@ -72,8 +72,18 @@ export function registerServerEndpoints(host: Host, hub: WebsocketHub, server: (
     handler: (args, context) => {
       const connection = hub.connections.get(context.connection?.id ?? -1) as Connection | undefined;
       if (!connection) throw errors.badRequest('identify is only available on a websocket connection');
-      if (connection.identity) throw errors.badRequest(`Connection ${connection.id} already identified`);
-      connection.identity = {
+      if (connection.client) throw errors.badRequest(`Connection ${connection.id} already identified`);
+      // A token or key given here authenticates the socket, as Moonraker allows.
+      if (args.access_token !== undefined || args.api_key !== undefined) {
+        const identity = host.api.identify({
+          remoteAddress: connection.remoteAddress,
+          accessToken: args.access_token,
+          apiKey: args.api_key,
+        });
+        if (!identity) throw errors.unauthorized();
+        connection.identity = identity;
+      }
+      connection.client = {
         client_name: args.client_name,
         version: args.version,
         type: args.type,

@@ -14,7 +14,14 @@ import { ApiError } from '../core/errors.ts';
 import { parseQueryArgs } from './http-args.ts';
 import { JsonRpcDispatcher } from './jsonrpc.ts';
 import { registerPrinterObjectEndpoints } from './printer-objects.ts';
-import { type Endpoint, type FormPart, HttpReply, type RequestContext } from './registry.ts';
+import {
+  type ApiRegistry,
+  type Credentials,
+  type Endpoint,
+  type FormPart,
+  HttpReply,
+  type RequestContext,
+} from './registry.ts';
 import { registerServerEndpoints } from './server-endpoints.ts';
 import { WebsocketHub } from './websocket.ts';
 
@@ -73,6 +80,7 @@ export const serverComponent = defineComponent({
     });
     const hub = new WebsocketHub(dispatcher, host.log, {
       maxMessageBytes: host.config.max_websocket_message_bytes,
+      identify: (request) => host.api.identify(credentialsOf(request)),
       onOpen: (connection) => {
         websocketGauge.inc();
         host.bus.emit('websocket:connection_opened', { connectionId: connection.id });
@@ -120,6 +128,22 @@ async function buildApp(
     help: 'HTTP requests by route, method and status',
     labelNames: ['route', 'method', 'status'],
     registers: [host.metrics],
+  });
+  // Browsers on other origins (cors_domains): Mainsail's first POST /server/database/item is preflighted.
+  app.addHook('onRequest', async (request, reply) => {
+    const origin = request.headers.origin;
+    if (typeof origin !== 'string' || !host.api.corsAllowed(origin)) return;
+    reply.header('Access-Control-Allow-Origin', origin);
+    reply.header('Vary', 'Origin');
+    reply.header('Access-Control-Allow-Credentials', 'true');
+    if (request.method === 'OPTIONS') {
+      reply
+        .header('Access-Control-Allow-Methods', 'GET, POST, DELETE, OPTIONS')
+        .header('Access-Control-Allow-Headers', 'Content-Type, Authorization, X-Api-Key, X-Access-Token')
+        .header('Access-Control-Max-Age', '600')
+        .code(204)
+        .send();
+    }
   });
   app.addHook('onResponse', async (request, reply) => {
     requests.inc({
@@ -178,16 +202,41 @@ async function buildApp(
   });
   app.post('/server/jsonrpc', async (request, reply) => {
     const text = typeof request.body === 'string' ? request.body : JSON.stringify(request.body ?? null);
-    reply.send(await dispatcher.handleText(text, null, request.ip));
+    reply.send(
+      await dispatcher.handleText(text, {
+        connection: null,
+        remoteAddress: request.ip,
+        identity: host.api.identify(credentialsOf(request)),
+      }),
+    );
   });
 
   for (const endpoint of host.api.all()) {
-    if (endpoint.transports.includes('http')) addRoute(app, endpoint);
+    if (endpoint.transports.includes('http')) addRoute(app, endpoint, host.api);
   }
   host.api.freeze();
 }
 
-function addRoute(app: FastifyInstance, endpoint: Endpoint): void {
+/** Moonraker's places for credentials: one-shot `?token=`, `X-Api-Key`, a bearer or `X-Access-Token` JWT. */
+function credentialsOf(request: FastifyRequest): Credentials {
+  const query = request.query as Record<string, unknown>;
+  const header = (name: string) => {
+    const value = request.headers[name];
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  const bearer = /^Bearer\s+(\S+)$/i.exec(header('authorization') ?? '')?.[1];
+  return {
+    remoteAddress: request.ip,
+    apiKey: header('x-api-key'),
+    accessToken:
+      bearer ??
+      header('x-access-token') ??
+      (typeof query.access_token === 'string' ? query.access_token : undefined),
+    oneshotToken: typeof query.token === 'string' ? query.token : undefined,
+  };
+}
+
+function addRoute(app: FastifyInstance, endpoint: Endpoint, api: ApiRegistry): void {
   app.route({
     method: endpoint.verb,
     url: endpoint.path,
@@ -202,6 +251,7 @@ function addRoute(app: FastifyInstance, endpoint: Endpoint): void {
           connection: null,
           remoteAddress: request.ip,
           origin: `${request.protocol}://${request.host}`,
+          identity: api.identify(credentialsOf(request)),
         };
         if (endpoint.multipart && request.isMultipart()) context.form = formParts(request);
         const result = await endpoint.call(args, context);

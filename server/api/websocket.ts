@@ -1,10 +1,10 @@
 // The /websocket endpoint: one Connection per client, JSON-RPC in, results and notifications out.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { RPC_INVALID_REQUEST } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { JsonRpcDispatcher } from './jsonrpc.ts';
-import type { RpcConnection } from './registry.ts';
+import type { CallerIdentity, RpcConnection } from './registry.ts';
 
 export interface ClientIdentity {
   client_name: string;
@@ -14,7 +14,8 @@ export interface ClientIdentity {
 }
 
 export class Connection implements RpcConnection {
-  identity: ClientIdentity | null = null;
+  client: ClientIdentity | null = null;
+  identity: CallerIdentity | null = null;
   /** Cancels the current printer.objects.subscribe; a new subscribe replaces the old one. */
   unsubscribe: (() => void) | null = null;
   readonly openedAt = Date.now();
@@ -45,6 +46,8 @@ export class Connection implements RpcConnection {
 export interface WebsocketOptions {
   /** Larger frames are answered with an error and the connection stays open. */
   maxMessageBytes: number;
+  /** Who opened the socket, from the upgrade request (Moonraker authenticates there first). */
+  identify(request: FastifyRequest): CallerIdentity | null;
   onOpen(connection: Connection): void;
   onClose(connection: Connection): void;
 }
@@ -63,6 +66,7 @@ export class WebsocketHub {
     app.get('/websocket', { websocket: true }, (socket, request) => {
       this.nextId += 1;
       const connection = new Connection(this.nextId, socket, request.ip);
+      connection.identity = this.options.identify(request);
       this.connections.set(connection.id, connection);
       this.options.onOpen(connection);
       socket.on('message', (data, isBinary) => {
@@ -80,7 +84,11 @@ export class WebsocketHub {
         }
         const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString();
         this.dispatcher
-          .handleText(text, connection, connection.remoteAddress)
+          .handleText(text, {
+            connection,
+            remoteAddress: connection.remoteAddress,
+            identity: connection.identity,
+          })
           .then((reply) => {
             if (reply !== null) connection.send(reply);
           })

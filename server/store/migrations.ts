@@ -82,6 +82,18 @@ export const MIGRATIONS: readonly Migration[] = [
             updated_at REAL NOT NULL
           );`,
   },
+  {
+    version: 20,
+    name: 'users, roles and the API key',
+    sql: `CREATE TABLE users (
+            username TEXT PRIMARY KEY,
+            password_hash TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+            secret TEXT NOT NULL,
+            created_on INTEGER NOT NULL
+          );
+          CREATE TABLE auth_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  },
 ];
 
 export function migrate(db: BetterSqlite3.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
