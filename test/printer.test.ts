@@ -122,6 +122,15 @@ describe('the printer behind the built-in virtual Marlin', () => {
     expect(Object.keys(status.query_endstops?.last_query as object)).toEqual(expect.arrayContaining(['x']));
   });
 
+  it('exports temperatures, job state and link counters to Prometheus', async () => {
+    const text = await (await fetch(`${brim.url}/metrics`)).text();
+    expect(text).toMatch(/brim_heater_temperature_celsius\{heater="extruder"\} \d/);
+    expect(text).toMatch(/brim_heater_target_celsius\{heater="heater_bed"\} 0/);
+    expect(text).toMatch(/brim_job_state 0/);
+    expect(text).toMatch(/brim_serial_lines_sent_total \d+/);
+    expect(text).toMatch(/brim_serial_resend_requests 0/);
+  });
+
   it('keeps a one-second temperature history per heater', async () => {
     await new Promise((r) => setTimeout(r, 1100));
     const store = (await client.call('server.temperature_store', { include_monitors: true }))

@@ -11,6 +11,7 @@ import { commandWord, isEmergency } from '../serial/commands.ts';
 import type { LinkState } from '../serial/link.ts';
 import { HostCommands } from './commands.ts';
 import { klipperCommands } from './klipper-commands.ts';
+import { registerPrinterMetrics } from './metrics.ts';
 import { PrinterModel } from './model.ts';
 
 const axisTriple = (def: [number, number, number], what: string) =>
@@ -272,6 +273,16 @@ export const printerComponent = defineComponent({
       },
     });
     host.status.register('webhooks', { status: () => ({ state, state_message: stateMessage }) });
+    registerPrinterMetrics(
+      host.metrics,
+      model,
+      () => serial.link.getStats(),
+      () => host.status.get('print_stats'),
+      () => {
+        const progress = host.status.get('virtual_sdcard')?.progress;
+        return typeof progress === 'number' ? progress : undefined;
+      },
+    );
     registerExtruders();
     host.status.register('heater_bed', { status: () => model.heaterStatus(model.bed) });
     host.status.register('heaters', { status: () => model.heatersStatus() });
