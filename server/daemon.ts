@@ -16,6 +16,7 @@ import { type LoadedConfig, readConfigFile } from './core/config.ts';
 import { Kernel } from './core/host.ts';
 import { createLogger, LOG_LEVELS, type RootLogger } from './core/logger.ts';
 import { dataPaths, ensureDataFolders, type Paths } from './core/paths.ts';
+import { JOB_COMPONENTS } from './jobs/components.ts';
 import { fileManagerComponent } from './jobs/files/component.ts';
 import { machineComponent } from './machine/machine.ts';
 import { loadPlugins } from './plugins/loader.ts';
@@ -56,6 +57,7 @@ export const BUILT_IN_COMPONENTS: readonly ComponentDefinition[] = [
   printerComponent,
   webcamComponent,
   fileManagerComponent,
+  ...JOB_COMPONENTS,
   authorizationComponent,
 ] as ComponentDefinition[];
 
@@ -73,6 +75,8 @@ export interface DaemonOptions {
   components?: readonly ComponentDefinition[];
   /** Force console logging off (tests). */
   quiet?: boolean;
+  /** What server.restart does; main.ts restarts the daemon in the same process. */
+  onRestartRequested?: () => void;
 }
 
 export interface Daemon {
@@ -119,6 +123,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       paths,
       clock: options.clock ?? new SystemClock(),
       log: logger.log,
+      onRestartRequested: options.onRestartRequested,
+      rolloverLogs: () => {
+        if (!logger.file) return [];
+        logger.file.rotate();
+        return ['brim'];
+      },
     });
     await kernel.start();
     return {

@@ -59,16 +59,30 @@ async function main(): Promise<void> {
   }
 
   const notifier = new SystemdNotifier();
+  const options = { dataDir: values.data ?? 'data', configFile: values.config, port };
   let daemon: Daemon;
-  try {
-    daemon = await startDaemon({ dataDir: values.data ?? 'data', configFile: values.config, port });
-  } catch (error) {
-    if (error instanceof ConfigError || error instanceof StartupError) {
-      process.stderr.write(`brim: cannot start:\n  ${error.message.split('\n').join('\n  ')}\n`);
-      process.exit(1);
+  let restarting = false;
+  const start = async (): Promise<Daemon> => {
+    try {
+      return await startDaemon({ ...options, onRestartRequested: () => void restart() });
+    } catch (error) {
+      if (error instanceof ConfigError || error instanceof StartupError) {
+        process.stderr.write(`brim: cannot start:\n  ${error.message.split('\n').join('\n  ')}\n`);
+        process.exit(1);
+      }
+      throw error;
     }
-    throw error;
-  }
+  };
+  // server.restart: every component stops in reverse order, then the config is read and all start again.
+  const restart = async () => {
+    if (restarting) return;
+    restarting = true;
+    daemon.logger.log.info('restart requested');
+    await daemon.stop();
+    daemon = await start();
+    restarting = false;
+  };
+  daemon = await start();
   notifier.ready(`listening on port ${daemon.kernel.instance('server').port()}`);
 
   let stopping = false;

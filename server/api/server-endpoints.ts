@@ -98,6 +98,32 @@ export function registerServerEndpoints(host: Host, hub: WebsocketHub, server: (
   });
 
   host.api.register({
+    path: '/server/restart',
+    verbs: ['POST'],
+    role: 'admin',
+    description: 'Stops every component and starts them again with the config read anew',
+    handler: () => {
+      // Answer first: the restart closes this very connection.
+      host.clock.setTimeout(() => host.runtime.requestRestart(), 50);
+      return 'ok';
+    },
+  });
+
+  host.api.register({
+    path: '/server/logs/rollover',
+    verbs: ['POST'],
+    role: 'admin',
+    params: Type.Object({ application: Type.Optional(Type.String()) }),
+    description: 'Starts a fresh log file',
+    handler: ({ application }) => {
+      if (application !== undefined && application !== 'brim' && application !== 'moonraker') {
+        return { rolled_over: [], failed: { [application]: 'Unknown application' } };
+      }
+      return { rolled_over: host.runtime.rolloverLogs(), failed: {} };
+    },
+  });
+
+  host.api.register({
     path: '/server/websocket/id',
     verbs: ['GET'],
     role: 'viewer',

@@ -41,6 +41,10 @@ export interface RuntimeView {
   config(): Record<string, Record<string, unknown>>;
   configFile(): string | null;
   rawConfig(): Record<string, Record<string, unknown>>;
+  /** Asks the process to stop every component and start again (server.restart). */
+  requestRestart(): void;
+  /** Starts a fresh log file now; returns the names of the logs rolled over. */
+  rolloverLogs(): string[];
 }
 
 export interface Host<C = Record<string, unknown>> {

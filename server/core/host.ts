@@ -27,6 +27,9 @@ export interface KernelOptions {
   paths: Paths;
   clock: Clock;
   log: Logger;
+  /** What the process does on server.restart; without it the request is refused. */
+  onRestartRequested?: () => void;
+  rolloverLogs?: () => string[];
 }
 
 type Phase = ReturnType<RuntimeView['phase']>;
@@ -72,6 +75,11 @@ export class Kernel {
       config: () => this.tables,
       configFile: () => this.options.config.file,
       rawConfig: () => this.options.config.raw,
+      requestRestart: () => {
+        if (!this.options.onRestartRequested) throw new Error('this daemon cannot restart itself');
+        this.options.onRestartRequested();
+      },
+      rolloverLogs: () => this.options.rolloverLogs?.() ?? [],
     };
   }
 
