@@ -1,4 +1,4 @@
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,6 +40,29 @@ describe('the daemon process', () => {
       expect(exit).toEqual({ code: 0, signal: null });
       expect(Date.now() - stoppedAt).toBeLessThan(5000);
       expect(await portIsFree(port)).toBe(true);
+    } finally {
+      daemon.child.kill('SIGKILL');
+    }
+  });
+
+  it('restarts itself on server.restart and rolls its log over on request', async () => {
+    const port = await freePort();
+    const data = join(dataDir, 'restart');
+    const daemon = spawnDaemon(['--data', data, '--port', String(port)]);
+    const url = `http://127.0.0.1:${port}`;
+    const post = (path: string) => fetch(`${url}${path}`, { method: 'POST' }).then((r) => r.json());
+    try {
+      await waitForOk(`${url}/readyz`);
+      expect(await post('/server/logs/rollover')).toEqual({ result: { rolled_over: ['brim'], failed: {} } });
+      expect(existsSync(join(data, 'logs', 'brim.log.1'))).toBe(true);
+      const before = (await (await fetch(`${url}/machine/proc_stats`)).json()) as { result: object };
+      expect(before.result).toBeDefined();
+      expect(await post('/server/restart')).toEqual({ result: 'ok' });
+      // The same process stops every component and starts them again on the same port.
+      await new Promise((r) => setTimeout(r, 300));
+      await waitForOk(`${url}/readyz`);
+      expect(daemon.child.exitCode).toBeNull();
+      expect(readFileSync(join(data, 'logs', 'brim.log'), 'utf8')).toContain('restart requested');
     } finally {
       daemon.child.kill('SIGKILL');
     }
