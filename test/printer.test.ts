@@ -66,6 +66,20 @@ describe('the printer behind the built-in virtual Marlin', () => {
       max_accel: 3000,
     });
     expect(status.configfile?.config?.stepper_x).toMatchObject({ position_max: '220' });
+    // Fluidd and Moonraker warn without these, in exactly this case.
+    for (const section of [
+      'virtual_sdcard',
+      'pause_resume',
+      'display_status',
+      'gcode_macro PAUSE',
+      'gcode_macro RESUME',
+      'gcode_macro CANCEL_PRINT',
+    ]) {
+      expect(status.configfile?.config?.[section], section).toBeDefined();
+    }
+    expect(status.configfile?.settings?.['gcode_macro cancel_print']).toMatchObject({
+      rename_existing: 'BASE_CANCEL_PRINT',
+    });
     expect(status.system_stats).toMatchObject({ sysload: expect.any(Number), memavail: expect.any(Number) });
   });
 
