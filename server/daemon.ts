@@ -18,6 +18,7 @@ import { createLogger, LOG_LEVELS, type RootLogger } from './core/logger.ts';
 import { dataPaths, ensureDataFolders, type Paths } from './core/paths.ts';
 import { JOB_COMPONENTS } from './jobs/components.ts';
 import { fileManagerComponent } from './jobs/files/component.ts';
+import { octoprintCompatComponent } from './octoprint/component.ts';
 import { machineComponent } from './machine/machine.ts';
 import { loadPlugins } from './plugins/loader.ts';
 import { dataStoreComponent } from './printer/data-store.ts';
@@ -59,6 +60,7 @@ export const BUILT_IN_COMPONENTS: readonly ComponentDefinition[] = [
   fileManagerComponent,
   ...JOB_COMPONENTS,
   authorizationComponent,
+  octoprintCompatComponent,
 ] as ComponentDefinition[];
 
 /** First-party plugins: the repository's plugins/ seen from server/, or dist/plugins seen from dist/server/. */
