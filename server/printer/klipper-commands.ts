@@ -173,8 +173,14 @@ export function klipperCommands(deps: KlipperCommandDeps): HostCommand[] {
     },
     {
       name: 'RESPOND',
-      help: 'Echoes MSG to the console',
-      run: (c) => c.respond(`echo: ${c.params.MSG ?? ''}`),
+      help: 'Echoes MSG to the console; TYPE=command or TYPE=error as Klipper does (prompt dialogs use command)',
+      run: (c) => {
+        const prefix = { echo: 'echo: ', command: '// ', error: '!! ' }[
+          (c.params.TYPE ?? 'echo').toLowerCase()
+        ];
+        if (prefix === undefined) throw errors.badRequest(`${c.raw}: TYPE must be echo, command or error`);
+        c.respond(`${prefix}${c.params.MSG ?? ''}`);
+      },
     },
     {
       name: 'STATUS',

@@ -13,6 +13,7 @@ import { HostCommands } from './commands.ts';
 import { klipperCommands } from './klipper-commands.ts';
 import { registerPrinterMetrics } from './metrics.ts';
 import { PrinterModel } from './model.ts';
+import { PromptTranslator } from './prompts.ts';
 
 const axisTriple = (def: [number, number, number], what: string) =>
   Type.Tuple([Type.Number(), Type.Number(), Type.Number()], { default: def, description: what });
@@ -125,6 +126,7 @@ export const printerComponent = defineComponent({
     let temperaturePoll: TimerHandle | null = null;
     let sampler: TimerHandle | null = null;
     let firmwareLines: Reply[] | null = null;
+    const prompts = new PromptTranslator();
     let machineType = '';
     let lastEndstops: Record<string, number> = {};
 
@@ -199,7 +201,7 @@ export const printerComponent = defineComponent({
         firmwareLines?.push(reply);
         if (reply.kind === 'action')
           host.bus.emit('printer:action_received', { name: reply.name, args: reply.args });
-        const text = consoleText(reply);
+        const text = (reply.kind === 'action' ? prompts.translate(reply) : null) ?? consoleText(reply);
         if (text !== null) {
           dataStore.recordGcode(text, 'response');
           host.api.notify('notify_gcode_response', [text]);
