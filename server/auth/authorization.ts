@@ -294,14 +294,12 @@ export const authorizationComponent = defineComponent({
       role: 'admin',
       description: 'Every user with role and creation time',
       handler: () => ({
-        users: listUsers
-          .all()
-          .map((u) => ({
-            username: u.username,
-            source: 'moonraker',
-            created_on: u.created_on,
-            role: u.role,
-          })),
+        users: listUsers.all().map((u) => ({
+          username: u.username,
+          source: 'moonraker',
+          created_on: u.created_on,
+          role: u.role,
+        })),
       }),
     });
     host.api.register({
