@@ -192,7 +192,7 @@ export const printerComponent = defineComponent({
     };
 
     serial.listen({
-      reply: (reply) => {
+      reply: (reply, answering) => {
         model.applyReply(reply);
         const chamber = model.chamber;
         if (chamber && !host.status.has(CHAMBER_OBJECT)) {
@@ -201,7 +201,13 @@ export const printerComponent = defineComponent({
         firmwareLines?.push(reply);
         if (reply.kind === 'action')
           host.bus.emit('printer:action_received', { name: reply.name, args: reply.args });
-        const text = (reply.kind === 'action' ? prompts.translate(reply) : null) ?? consoleText(reply);
+        // Autoreports (M155, M154, heat-up waits) arrive every second; Moonraker never shows them, and
+        // they would bury the console. A report that answers a console M105 or M114 is shown.
+        const autoreport =
+          (reply.kind === 'temperature' || reply.kind === 'position') && answering !== 'console';
+        const text = autoreport
+          ? null
+          : ((reply.kind === 'action' ? prompts.translate(reply) : null) ?? consoleText(reply));
         if (text !== null) {
           dataStore.recordGcode(text, 'response');
           host.api.notify('notify_gcode_response', [text]);

@@ -91,7 +91,8 @@ interface HistoryEntry {
 }
 
 export interface LinkListeners {
-  reply?(reply: Reply): void;
+  /** `answering` is the source of the oldest unacknowledged command: whose command the line may answer. */
+  reply?(reply: Reply, answering: LineSource | null): void;
   sent?(wire: string, source: LineSource): void;
   state?(state: LinkState, message: string): void;
 }
@@ -414,7 +415,7 @@ export class PrinterLink {
       default:
         this.inFlight[0]?.command?.responses.push(line);
     }
-    this.listeners.reply?.(reply);
+    this.listeners.reply?.(reply, this.inFlight[0]?.command?.source ?? null);
   }
 
   private handleOk(reply: OkReply): void {

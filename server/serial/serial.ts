@@ -125,8 +125,8 @@ export const serialComponent = defineComponent({
       host.clock,
       host.log,
       {
-        reply: (reply) => {
-          for (const l of listeners) l.reply?.(reply);
+        reply: (reply, answering) => {
+          for (const l of listeners) l.reply?.(reply, answering);
         },
         sent: (wire, source) => {
           sentLines.inc();
