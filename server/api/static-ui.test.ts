@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acceptedEncodings, registerUiRoutes } from './static-ui.ts';
+import { acceptedEncodings, defaultUiDir, registerUiRoutes } from './static-ui.ts';
 
 const HTML = '<!doctype html><title>Brim</title><div id="app"></div>';
 const JS = `console.log(${JSON.stringify('x'.repeat(2000))});`;
@@ -172,5 +172,11 @@ describe('acceptedEncodings', () => {
     expect([...acceptedEncodings('gzip, br;q=0')]).toEqual(['gzip']);
     expect(acceptedEncodings('*').has('br')).toBe(true);
     expect(acceptedEncodings(undefined).size).toBe(0);
+  });
+});
+
+describe('defaultUiDir', () => {
+  it('finds the repository dist/ui when running from source', () => {
+    expect(defaultUiDir()).toBe(join(import.meta.dirname, '../../dist/ui'));
   });
 });

@@ -3,6 +3,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname, join, posix, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** Paths the UI never answers, so an unknown API path still gets the API's JSON 404. */
@@ -38,6 +39,16 @@ const CONTENT_TYPES: Record<string, string> = {
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** esbuild's names: `main-3B562TPZ.js`, `chunk-HLUNHJ7Q.js` (build-ui.mjs puts only those in assets/). */
 const HASHED_ASSET = /^\/assets\/[^/]+-[A-Z0-9]{8}\.[a-z0-9]+$/;
+
+/**
+ * Where `npm run build` puts the UI: dist/ui beside dist/server when running the bundle, or the
+ * repository's dist/ui when running from source (tests, `startDaemon` in-process).
+ */
+export function defaultUiDir(): string {
+  // This file is static-ui.ts under server/api/ from source, part of dist/server/main.js when bundled.
+  const fromSource = import.meta.url.endsWith('.ts');
+  return fileURLToPath(new URL(fromSource ? '../../dist/ui' : '../ui', import.meta.url));
+}
 
 export function isApiPath(path: string): boolean {
   return API_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));

@@ -1,0 +1,152 @@
+// The files page in real Chromium against the daemon's file manager: upload with progress, metadata and
+// thumbnails, refusals with the server's reason, folders, rename, delete, and the preview of a stored file.
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DESKTOP, PHONE, problemsOf, startRig, type UiRig } from './browser.ts';
+
+const SCREENSHOTS = process.env.BRIM_UI_SCREENSHOTS ?? join(tmpdir(), 'brim-ui-screenshots');
+const FIXTURE = join(import.meta.dirname, '../../gcode/fixtures/prusa-2cubes.gcode');
+
+let rig: UiRig;
+
+beforeAll(async () => {
+  rig = await startRig();
+  mkdirSync(SCREENSHOTS, { recursive: true });
+}, 60_000);
+
+afterAll(async () => {
+  await rig?.close();
+});
+
+async function listed(): Promise<string[]> {
+  const reply = await rig.rpc.call('server.files.list', { root: 'gcodes' });
+  return (reply.result as { path: string }[]).map((f) => f.path).sort();
+}
+
+describe('files', () => {
+  it('uploads a chosen file with a progress bar, then lists it with its thumbnail and metadata', async () => {
+    const page = await rig.page(DESKTOP);
+    await page.goto(`${rig.server.url}/files`);
+    await expect.poll(() => page.getByText('No files here yet').count()).toBe(1);
+    // Slow the upload down so its progress can be seen.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 20,
+      downloadThroughput: -1,
+      uploadThroughput: 60 * 1024,
+    });
+    await page.getByTestId('upload-input').setInputFiles(FIXTURE);
+    const progress = page.getByRole('progressbar', { name: 'Uploading prusa-2cubes.gcode' });
+    await expect.poll(() => progress.count()).toBe(1);
+    await expect.poll(async () => Number(await progress.getAttribute('aria-valuenow'))).toBeGreaterThan(0);
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: -1,
+    });
+    const row = page.locator('tr[data-file="prusa-2cubes.gcode"]');
+    await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => row.locator('img').count()).toBe(1);
+    await expect
+      .poll(() =>
+        page.evaluate(`document.querySelector('tr[data-file="prusa-2cubes.gcode"] img').naturalWidth`),
+      )
+      .toBeGreaterThan(0);
+    const text = await row.textContent();
+    expect(text).toContain('PrusaSlicer');
+    expect(text).toContain('3m 30s');
+    expect(text).toContain('107 mm');
+    expect(await listed()).toEqual(['prusa-2cubes.gcode']);
+    await page.screenshot({ path: join(SCREENSHOTS, 'files-1280.png') });
+    expect(problemsOf(page)).toEqual([]);
+  });
+
+  it('refuses a file that is not G-code with the server reason and leaves the list as it was', async () => {
+    const page = await rig.page(DESKTOP);
+    await page.goto(`${rig.server.url}/files`);
+    await expect.poll(() => page.locator('tr[data-file]').count()).toBe(1);
+    await page.getByTestId('upload-input').setInputFiles({
+      name: 'broken.gcode',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from([0, 1, 2, 3, 0, 255, 254, 0, 0, 0, 7, 8]),
+    });
+    const failure = page.locator('[data-testid=upload].error');
+    await expect.poll(() => failure.count()).toBe(1);
+    expect(await failure.textContent()).toContain('is not G-code');
+    expect(await page.locator('.toast.error').last().textContent()).toContain('broken.gcode');
+    await page.getByTestId('upload-input').setInputFiles({
+      name: 'notes.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('hello'),
+    });
+    await expect.poll(() => page.locator('[data-testid=upload].error').count()).toBe(2);
+    expect(await page.locator('tr[data-file]').count()).toBe(1);
+    expect(await listed()).toEqual(['prusa-2cubes.gcode']);
+  });
+
+  it('creates a folder, opens it and comes back', async () => {
+    const page = await rig.page(DESKTOP);
+    await page.goto(`${rig.server.url}/files`);
+    await page.getByRole('button', { name: 'New folder' }).click();
+    await page.getByRole('dialog').getByLabel('Name').fill('parts');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'parts', exact: true }).count()).toBe(1);
+    await page.getByRole('button', { name: 'parts', exact: true }).click();
+    await expect.poll(() => page.getByText('No files here yet').count()).toBe(1);
+    await page.getByRole('button', { name: 'Up one folder' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'parts', exact: true }).count()).toBe(1);
+    await page.getByRole('button', { name: 'parts', exact: true }).click();
+    await page
+      .getByRole('navigation', { name: 'Folder' })
+      .getByRole('button', { name: 'G-code files' })
+      .click();
+    await expect.poll(() => page.getByRole('button', { name: 'parts', exact: true }).count()).toBe(1);
+  });
+
+  it('renames and deletes a file, asking first', async () => {
+    const page = await rig.page(DESKTOP);
+    await page.goto(`${rig.server.url}/files`);
+    await page.getByRole('button', { name: 'Rename prusa-2cubes.gcode' }).click();
+    await page.getByRole('dialog').getByLabel('New name').fill('cubes.gcode');
+    await page.getByRole('button', { name: 'Rename', exact: true }).click();
+    await expect.poll(() => page.locator('tr[data-file="cubes.gcode"]').count()).toBe(1);
+    expect(await listed()).toEqual(['cubes.gcode']);
+
+    await page.getByRole('button', { name: 'Delete cubes.gcode' }).click();
+    // Cancelling keeps it.
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+    expect(await listed()).toEqual(['cubes.gcode']);
+    await page.getByRole('button', { name: 'Delete cubes.gcode' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => page.locator('tr[data-file]').count()).toBe(0);
+    expect(await listed()).toEqual([]);
+  });
+
+  it('previews a stored file from its row', async () => {
+    const page = await rig.page(DESKTOP);
+    await page.goto(`${rig.server.url}/files`);
+    await page.getByTestId('upload-input').setInputFiles(FIXTURE);
+    await expect
+      .poll(() => page.locator('tr[data-file="prusa-2cubes.gcode"]').count(), { timeout: 15_000 })
+      .toBe(1);
+    await page.getByRole('link', { name: 'Preview prusa-2cubes.gcode' }).click();
+    const stage = page.getByTestId('preview-stage');
+    await expect.poll(() => stage.getAttribute('data-state'), { timeout: 15_000 }).toBe('done');
+    expect(Number(await stage.getAttribute('data-layers'))).toBeGreaterThan(5);
+  });
+
+  it('lists files as cards on a phone', async () => {
+    const page = await rig.page(PHONE);
+    await page.goto(`${rig.server.url}/files`);
+    await expect.poll(() => page.locator('tr[data-file]').count()).toBe(1);
+    expect(
+      await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'),
+    ).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'files-360.png'), fullPage: true });
+  });
+});

@@ -1,0 +1,6 @@
+// The console page: the whole console, full height.
+import { ConsolePanel } from '../../widgets/console.tsx';
+
+export default function ConsoleView() {
+  return <ConsolePanel />;
+}
