@@ -23,6 +23,7 @@ import {
   type RequestContext,
 } from './registry.ts';
 import { registerServerEndpoints } from './server-endpoints.ts';
+import { defaultUiDir, registerUiRoutes } from './static-ui.ts';
 import { WebsocketHub } from './websocket.ts';
 
 export const serverConfig = Type.Object({
@@ -181,6 +182,7 @@ async function buildApp(
     options: { maxPayload: host.config.max_websocket_message_bytes * 4 },
   });
   hub.route(app);
+  registerUiRoutes(app, defaultUiDir());
 
   app.get('/healthz', async () => ({ status: 'alive' }));
   app.get('/readyz', async (_request, reply) => {
