@@ -1,18 +1,19 @@
 // What every benchmark shares: starting the built daemon on loopback, reading its memory, and cleaning up.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
 
 export interface Metric {
   /** Stable key, used in the JSON and to compare runs. */
   key: string;
   label: string;
   value: number;
-  unit: 'ms' | 'MB' | 'count';
+  unit: 'ms' | 'MB' | 'MB/s' | '%' | 'req/s' | 'Hz' | 'count';
   /** The issue's target: the value must be below `below` (or at most `atMost`) to be met. */
   target?: { below: number } | { atMost: number };
   samples?: number[];
@@ -98,7 +99,7 @@ export function round(value: number, digits = 1): number {
   return Math.round(value * f) / f;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** GET on loopback; resolves with the status code and body, or null when nothing answers yet. */
 export function get(port: number, path: string): Promise<{ status: number; body: string } | null> {
@@ -127,6 +128,101 @@ export function procStatusMb(pid: number): { rss: number; hwm: number } {
     return Number(match[1]) / 1024;
   };
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+/** /proc/loadavg's 1, 5 and 15-minute figures: how busy the shared machine was. */
+export function loadAverage(): number[] {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+}
+
+let clockTicks: number | null = null;
+
+/** CPU time (user + system, all threads) a process has used so far, in seconds, from /proc/<pid>/stat. */
+export function procCpuSeconds(pid: number): number {
+  if (clockTicks === null) {
+    const getconf = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 5000 });
+    clockTicks = Number(getconf.stdout?.trim()) || 100;
+  }
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after "pid (comm) " start at field 3 (state); utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+}
+
+/** Value of one sample line of a Prometheus text exposition, e.g. `nodejs_eventloop_lag_p99_seconds`. */
+export function promValue(text: string, name: string): number | null {
+  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+  return match ? Number(match[1]) : null;
+}
+
+export interface RpcReply {
+  id?: number;
+  method?: string;
+  params?: unknown[];
+  result?: unknown;
+  error?: { code: number; message: string };
+}
+
+/** One JSON-RPC websocket client: call() awaits the reply with that id, everything else counts as a notification. */
+export class RpcClient {
+  readonly notifications = new Map<string, number>();
+  private nextId = 1;
+  private readonly pending = new Map<number, (reply: RpcReply) => void>();
+
+  private constructor(private readonly socket: WebSocket) {
+    socket.on('message', (data) => {
+      const message = JSON.parse(data.toString()) as RpcReply;
+      if (message.id !== undefined && this.pending.has(message.id)) {
+        this.pending.get(message.id)!(message);
+        this.pending.delete(message.id);
+      } else if (message.method) {
+        this.notifications.set(message.method, (this.notifications.get(message.method) ?? 0) + 1);
+      }
+    });
+  }
+
+  static connect(port: number): Promise<RpcClient> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(`ws://${LOOPBACK}:${port}/websocket`);
+      socket.once('open', () => resolve(new RpcClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  get open(): boolean {
+    return this.socket.readyState === WebSocket.OPEN;
+  }
+
+  call(method: string, params?: unknown, timeoutMs = 5000): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${method}: no reply within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.pending.set(id, (reply) => {
+        clearTimeout(timer);
+        if (reply.error) reject(new Error(`${method}: ${reply.error.code} ${reply.error.message}`));
+        else resolve(reply.result);
+      });
+      this.socket.send(JSON.stringify({ jsonrpc: '2.0', method, params, id }));
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.socket.readyState === WebSocket.CLOSED) return resolve();
+      const timer = setTimeout(() => {
+        this.socket.terminate();
+        resolve();
+      }, 2000);
+      this.socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.socket.close();
+    });
+  }
 }
 
 export class DaemonProcess {

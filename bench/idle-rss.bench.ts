@@ -1,14 +1,13 @@
 // Resident memory of the idle daemon after 30 s with one websocket client subscribed to every printer object.
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import WebSocket from 'ws';
 import {
   type Bench,
   DaemonProcess,
   freePort,
   get,
-  LOOPBACK,
   procStatusMb,
+  RpcClient,
   round,
   Scratch,
   track,
@@ -16,72 +15,6 @@ import {
 
 /** Shortened only to try the benchmark out; the recorded command then shows the override. */
 const IDLE_S = Number(process.env.BRIM_BENCH_IDLE_S ?? 30);
-
-interface RpcReply {
-  id?: number;
-  method?: string;
-  result?: unknown;
-  error?: { code: number; message: string };
-}
-
-/** One JSON-RPC client: call() awaits the reply with that id, everything else counts as a notification. */
-class RpcClient {
-  readonly notifications = new Map<string, number>();
-  private nextId = 1;
-  private readonly pending = new Map<number, (reply: RpcReply) => void>();
-
-  private constructor(private readonly socket: WebSocket) {
-    socket.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as RpcReply;
-      if (message.id !== undefined && this.pending.has(message.id)) {
-        this.pending.get(message.id)!(message);
-        this.pending.delete(message.id);
-      } else if (message.method) {
-        this.notifications.set(message.method, (this.notifications.get(message.method) ?? 0) + 1);
-      }
-    });
-  }
-
-  static connect(port: number): Promise<RpcClient> {
-    return new Promise((resolve, reject) => {
-      const socket = new WebSocket(`ws://${LOOPBACK}:${port}/websocket`);
-      socket.once('open', () => resolve(new RpcClient(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  get open(): boolean {
-    return this.socket.readyState === WebSocket.OPEN;
-  }
-
-  call(method: string, params?: unknown): Promise<unknown> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${method}: no reply within 5 s`)), 5000);
-      this.pending.set(id, (reply) => {
-        clearTimeout(timer);
-        if (reply.error) reject(new Error(`${method}: ${reply.error.code} ${reply.error.message}`));
-        else resolve(reply.result);
-      });
-      this.socket.send(JSON.stringify({ jsonrpc: '2.0', method, params, id }));
-    });
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.socket.readyState === WebSocket.CLOSED) return resolve();
-      const timer = setTimeout(() => {
-        this.socket.terminate();
-        resolve();
-      }, 2000);
-      this.socket.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      this.socket.close();
-    });
-  }
-}
 
 /** The floor: what Node itself costs on this machine, one second after start. */
 async function bareNodeRssMb(): Promise<number> {
