@@ -1,7 +1,9 @@
 // The file manager's contract with the job runner, history, OctoPrint compatibility and plugins.
 // Kept stable: other components import these types; the implementation lives in manager.ts.
 
+import type { GcodeMetadata as SlicerMetadata } from '../../../gcode/metadata.ts';
 import type { FormPart } from '../../api/registry.ts';
+
 import type { ComponentInstance } from '../../core/component.ts';
 import type { Permissions, RootName } from './roots.ts';
 
@@ -47,28 +49,11 @@ export interface ThumbnailInfo {
  * Moonraker's metadata object (`server.files.metadata`). Fields a file does not reveal are absent,
  * never null or NaN; numeric fields are JSON numbers.
  */
-export interface GcodeMetadata {
+export interface GcodeMetadata extends SlicerMetadata {
   size: number;
   modified: number;
   uuid: string;
   file_processors: string[];
-  slicer?: string;
-  slicer_version?: string;
-  gcode_start_byte?: number;
-  gcode_end_byte?: number;
-  layer_count?: number;
-  object_height?: number;
-  estimated_time?: number;
-  nozzle_diameter?: number;
-  layer_height?: number;
-  first_layer_height?: number;
-  first_layer_extr_temp?: number;
-  first_layer_bed_temp?: number;
-  chamber_temp?: number;
-  filament_name?: string;
-  filament_type?: string;
-  filament_total?: number;
-  filament_weight_total?: number;
   thumbnails?: ThumbnailInfo[];
   /** Last history job that printed the file (history's hex id), or null. */
   job_id: string | null;
