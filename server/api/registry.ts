@@ -100,6 +100,8 @@ export interface Endpoint {
   unwrapped: boolean;
   multipart: boolean;
   description: string;
+  /** The params schema, for documentation and the table-driven bad-input test. */
+  params: TObject | null;
   call(rawArgs: Record<string, unknown>, context: RequestContext): Promise<unknown>;
 }
 
@@ -145,6 +147,7 @@ export class ApiRegistry {
         unwrapped: spec.unwrapped ?? false,
         multipart: spec.multipart ?? false,
         description: spec.description ?? '',
+        params: spec.params ?? null,
         call: async (rawArgs, context) => {
           // Before validation, so an unauthorised caller learns nothing about the arguments.
           this.authenticator?.check(endpoint, context.identity ?? null);
