@@ -182,7 +182,9 @@ describe('connection life', () => {
     }
   });
 
-  it('notices an unplug on a real pty and reconnects when the printer comes back', async () => {
+  it('notices an unplug on a real pty and reconnects when the printer comes back', {
+    timeout: 45_000,
+  }, async () => {
     const pty: PtyPrinter = await startPtyPrinter({ printer: {} });
     const brim = await startTestDaemon({
       configToml: `[serial]\nport = "${pty.devicePath}"\nbaudrate = 115200\nreconnect_interval_s = 0.2\n`,
@@ -193,11 +195,11 @@ describe('connection life', () => {
       const since = client.notifications.length;
       pty.printer.unplug(600);
       // Notifications, not polling: under load a poll can miss a state that lasts only 600 ms.
-      await client.waitForNotification('notify_klippy_disconnected', 5000, since);
+      await client.waitForNotification('notify_klippy_disconnected', 15_000, since);
       const gone = client.notifications.findIndex(
         (n, i) => i >= since && n.method === 'notify_klippy_disconnected',
       );
-      await client.waitForNotification('notify_klippy_ready', 8000, gone + 1);
+      await client.waitForNotification('notify_klippy_ready', 15_000, gone + 1);
       expect((await client.call('printer.gcode.script', { script: 'G0 X1' })).result).toBe('ok');
       await client.close();
     } finally {

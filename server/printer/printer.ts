@@ -205,9 +205,12 @@ export const printerComponent = defineComponent({
         // they would bury the console. A report that answers a console M105 or M114 is shown.
         const autoreport =
           (reply.kind === 'temperature' || reply.kind === 'position') && answering !== 'console';
-        const text = autoreport
-          ? null
-          : ((reply.kind === 'action' ? prompts.translate(reply) : null) ?? consoleText(reply));
+        // Replies to Brim's own housekeeping (M115 at connect, M155, polls) are not conversation either.
+        const housekeeping = answering === 'host' && reply.kind !== 'error' && reply.kind !== 'action';
+        const text =
+          autoreport || housekeeping
+            ? null
+            : ((reply.kind === 'action' ? prompts.translate(reply) : null) ?? consoleText(reply));
         if (text !== null) {
           dataStore.recordGcode(text, 'response');
           host.api.notify('notify_gcode_response', [text]);
