@@ -187,7 +187,7 @@ describe('connection life', () => {
   }, async () => {
     const pty: PtyPrinter = await startPtyPrinter({ printer: {} });
     const brim = await startTestDaemon({
-      configToml: `[serial]\nport = "${pty.devicePath}"\nbaudrate = 115200\nreconnect_interval_s = 0.2\n`,
+      configToml: `[serial]\nport = "${pty.devicePath}"\nbaudrate = 115200\nreconnect_interval_s = 0.2\nok_timeout_s = 1\ndead_timeout_s = 5\n`,
     });
     try {
       const client = await RpcClient.connect(brim.wsUrl);

@@ -548,8 +548,17 @@ export class PrinterLink {
   }
 
   private checkTimeouts(): void {
-    if (this.currentState !== 'ready' || this.inFlight.length === 0) return;
+    if (this.currentState !== 'ready') return;
     const now = this.clock.now();
+    if (this.inFlight.length === 0) {
+      // An idle line that has gone quiet (no autoreport, no reply) is asked once, so a board that
+      // hung or vanished without the port reporting it is found by the dead timeout below.
+      if ((now - Math.max(this.lastRxS, this.lastProbeS)) * 1000 > this.options.okTimeoutMs) {
+        this.lastProbeS = now;
+        this.probe();
+      }
+      return;
+    }
     const oldest = this.inFlight[0]!;
     const longRunning = oldest.command?.long === true;
     const quietMs = (now - Math.max(this.lastProgressS, this.lastProbeS)) * 1000;

@@ -168,6 +168,8 @@ export const serialComponent = defineComponent({
       if (connecting || stopped || link.state === 'ready' || link.state === 'connecting') return;
       connecting = true;
       try {
+        // A link that failed still holds its port; let go of it before opening it again.
+        if (link.state === 'error') await link.close();
         if (config.port !== 'virtual' && !existsSync(config.port)) {
           const message = `Printer not found at ${config.port}; retrying every ${config.reconnect_interval_s} s`;
           if (lastAbsentWarning !== message) host.log.warn(message);
