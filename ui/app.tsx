@@ -3,8 +3,9 @@
 import { signal } from '@preact/signals';
 import type { ComponentType } from 'preact';
 import { useEffect } from 'preact/hooks';
-import { connected, everConnected, linkError, linkState, retryAt, rpc } from './api/session.ts';
+import { connected, everConnected, linkError, linkState, logout, retryAt, rpc } from './api/session.ts';
 import { path } from './router.ts';
+import { authState, canOperate, loggedIn, user } from './state/auth.ts';
 import { klippyState, webhooks } from './state/printer.ts';
 import { resolvedTheme, toggleTheme } from './state/settings.ts';
 import { perform } from './state/toasts.ts';
@@ -12,6 +13,7 @@ import ConsoleView from './views/console/index.tsx';
 import DashboardView from './views/dashboard/index.tsx';
 import FilesView from './views/files/index.tsx';
 import JobsView from './views/jobs/index.tsx';
+import { LoginPage } from './views/login/index.tsx';
 import SettingsView from './views/settings/index.tsx';
 import { ActionButton, Spinner } from './widgets/common.tsx';
 import { ConfirmDialog } from './widgets/confirm.tsx';
@@ -110,7 +112,7 @@ function PrinterBanner() {
         </strong>
         {message ? `: ${message}` : ''}
       </span>
-      {state !== 'startup' ? (
+      {state !== 'startup' && canOperate.value ? (
         <>
           <ActionButton
             class="small"
@@ -129,7 +131,8 @@ function PrinterBanner() {
 }
 
 function EmergencyStop() {
-  // Never disabled: pressing it while disconnected says so, rather than doing nothing.
+  // Never disabled: pressing it while disconnected says so, rather than doing nothing. Viewers cannot stop.
+  if (!canOperate.value) return null;
   return (
     <button
       type="button"
@@ -159,8 +162,30 @@ function Nav({ class: className }: { class: string }) {
   );
 }
 
+function UserMenu() {
+  if (!loggedIn.value) return null;
+  const who = user.value;
+  return (
+    <>
+      {who ? (
+        <span
+          class="user-name muted"
+          data-testid="user-name"
+          title={`Logged in as ${who.username} (${who.role})`}
+        >
+          {who.username}
+        </span>
+      ) : null}
+      <button type="button" class="btn small ghost" data-testid="logout" onClick={() => void logout()}>
+        Log out
+      </button>
+    </>
+  );
+}
+
 export function App() {
   const current = ROUTES.find((r) => r.path === path.value);
+  const loggingIn = authState.value === 'login';
   useEffect(() => {
     document.title = current ? `${current.label} · Brim` : 'Brim';
   }, [current]);
@@ -177,8 +202,9 @@ export function App() {
           <span>Brim</span>
         </a>
         <span class={`link-dot ${linkState.value}`} title={`Connection: ${linkState.value}`} />
-        <Nav class="topnav" />
+        {loggingIn ? <span class="topnav" /> : <Nav class="topnav" />}
         <div class="topbar-end">
+          <UserMenu />
           <button
             type="button"
             class="icon-btn"
@@ -193,10 +219,12 @@ export function App() {
         </div>
       </header>
       <StaleBanner />
-      <PrinterBanner />
+      {loggingIn ? null : <PrinterBanner />}
       <main id="main" class={connected.value ? '' : 'stale'} tabIndex={-1}>
-        <StatusCard />
-        {current ? (
+        {loggingIn ? null : <StatusCard />}
+        {loggingIn ? (
+          <LoginPage />
+        ) : current ? (
           current.view ? (
             <current.view />
           ) : (
@@ -208,7 +236,7 @@ export function App() {
           </p>
         )}
       </main>
-      <Nav class="bottomnav" />
+      {loggingIn ? null : <Nav class="bottomnav" />}
       <Toasts />
       <ConfirmDialog />
     </div>

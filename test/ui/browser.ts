@@ -60,12 +60,19 @@ export interface UiRig {
   close(): Promise<void>;
 }
 
-export async function startRig(options: { files?: Record<string, string> } = {}): Promise<UiRig> {
+export async function startRig(
+  options: {
+    files?: Record<string, string> /** Appended to the daemon's config. */;
+    configToml?: string;
+  } = {},
+): Promise<UiRig> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium, or set BRIM_CHROMIUM`);
   }
   const { dir } = await buildUiInto();
-  const daemon = await startTestDaemon({ configToml: '[virtual_printer]\nboot_ms = 0\n' });
+  const daemon = await startTestDaemon({
+    configToml: `[virtual_printer]\nboot_ms = 0\n${options.configToml ?? ''}`,
+  });
   const port = Number(new URL(daemon.url).port);
   const server = await startUiServer({ dir, apiPort: port, files: options.files });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });

@@ -1,5 +1,6 @@
 // The HTTP side of the API the websocket cannot carry: multipart uploads, with progress and the server's
 // own reason when it refuses one.
+import { accessToken } from '../state/auth.ts';
 import { httpBase } from './endpoint.ts';
 
 export interface UploadReply {
@@ -56,6 +57,8 @@ export function uploadFile(
     form.append('file', file, file.name);
     return new Promise<UploadReply>((resolve, reject) => {
       xhr.open('POST', `${httpBase}/server/files/upload`);
+      const token = accessToken.peek();
+      if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
       xhr.upload.onprogress = (event) =>
         onProgress(event.loaded, event.lengthComputable ? event.total : file.size);
       xhr.onload = () => {

@@ -47,6 +47,8 @@ export interface RpcClientOptions {
   /** Runs on every (re)connection before queued reads go out, e.g. to identify and subscribe. */
   onOpen?: () => void;
   onNotification?: (method: string, params: unknown[]) => void;
+  /** Sees every error the server answers with (before the caller does), e.g. to notice "Unauthorized". */
+  onServerError?: (error: RpcError) => void;
   initialDelayMs?: number;
   maxDelayMs?: number;
   /** After this long without any frame the client pings; no answer within `pingTimeoutMs` → reconnect. */
@@ -269,14 +271,13 @@ export class RpcClient {
       this.inFlight.delete(frame.id);
       if (frame.error) {
         const error = frame.error as { code?: unknown; message?: unknown };
-        this.settle(
-          pending,
-          new RpcError(
-            typeof error.code === 'number' ? error.code : 0,
-            typeof error.message === 'string' ? error.message : 'Unknown error',
-            pending.method,
-          ),
+        const rpcError = new RpcError(
+          typeof error.code === 'number' ? error.code : 0,
+          typeof error.message === 'string' ? error.message : 'Unknown error',
+          pending.method,
         );
+        this.options.onServerError?.(rpcError);
+        this.settle(pending, rpcError);
       } else {
         this.settle(pending, null, frame.result);
       }

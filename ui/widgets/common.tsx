@@ -2,6 +2,7 @@
 import { useSignal } from '@preact/signals';
 import type { ButtonHTMLAttributes, ComponentChildren } from 'preact';
 import { connected } from '../api/session.ts';
+import { canOperate } from '../state/auth.ts';
 import { perform } from '../state/toasts.ts';
 import { type ConfirmSpec, confirm } from './confirm.tsx';
 import { Icon, type IconName } from './icon.tsx';
@@ -54,6 +55,8 @@ type ButtonProps = Omit<
   offline?: boolean;
   variant?: 'primary' | 'danger' | 'ghost' | '';
   disabled?: boolean;
+  /** Viewers may press it too (it changes nothing on the printer); by default only operators see it. */
+  viewer?: boolean;
   children?: ComponentChildren;
 };
 
@@ -65,11 +68,13 @@ export function ActionButton({
   offline = false,
   variant = '',
   disabled = false,
+  viewer = false,
   children,
   class: className = '',
   ...rest
 }: ButtonProps) {
   const busy = useSignal(false);
+  if (!viewer && !canOperate.value) return null;
   const onClick = async () => {
     if (busy.value) return;
     if (confirmSpec && !(await confirm(confirmSpec))) return;

@@ -3,6 +3,7 @@
 import { useSignal } from '@preact/signals';
 import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import { connected } from '../api/session.ts';
+import { canOperate } from '../state/auth.ts';
 import {
   clearConsole,
   commandHistory,
@@ -137,60 +138,62 @@ export function ConsolePanel({ compact = false }: { compact?: boolean }) {
           </div>
         ))}
       </div>
-      <form
-        class="console-input"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void send();
-        }}
-      >
-        <div class="combo">
-          <input
-            ref={field}
-            type="text"
-            autoComplete="off"
-            autoCapitalize="characters"
-            spellcheck={false}
-            placeholder={connected.value ? 'G-code or command, Tab completes' : 'Not connected'}
-            role="combobox"
-            aria-label="G-code command"
-            aria-autocomplete="list"
-            aria-controls="console-suggestions"
-            aria-expanded={suggestions.length > 0}
-            value={input.value}
-            onInput={(e) => {
-              input.value = (e.target as HTMLInputElement).value;
-              historyIndex.value = null;
-            }}
-            onKeyDown={onKeyDown}
-            disabled={!connected.value}
-          />
-          {suggestions.length > 0 ? (
-            <div id="console-suggestions" class="suggestions" role="listbox" aria-label="Completions">
-              {suggestions.map((s, i) => (
-                <div
-                  key={s.name}
-                  role="option"
-                  tabIndex={-1}
-                  aria-selected={i === selected.value}
-                  class={i === selected.value ? 'on' : ''}
-                  onMouseDown={(e) => {
-                    e.preventDefault();
-                    input.value = `${s.name} `;
-                    field.current?.focus();
-                  }}
-                >
-                  <strong>{s.name}</strong> <span class="muted">{s.help}</span>
-                </div>
-              ))}
-            </div>
-          ) : null}
-        </div>
-        <button type="submit" class="btn primary" disabled={!connected.value || !input.value.trim()}>
-          {sending.value > 0 ? <Spinner /> : null}
-          Send
-        </button>
-      </form>
+      {canOperate.value ? (
+        <form
+          class="console-input"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void send();
+          }}
+        >
+          <div class="combo">
+            <input
+              ref={field}
+              type="text"
+              autoComplete="off"
+              autoCapitalize="characters"
+              spellcheck={false}
+              placeholder={connected.value ? 'G-code or command, Tab completes' : 'Not connected'}
+              role="combobox"
+              aria-label="G-code command"
+              aria-autocomplete="list"
+              aria-controls="console-suggestions"
+              aria-expanded={suggestions.length > 0}
+              value={input.value}
+              onInput={(e) => {
+                input.value = (e.target as HTMLInputElement).value;
+                historyIndex.value = null;
+              }}
+              onKeyDown={onKeyDown}
+              disabled={!connected.value}
+            />
+            {suggestions.length > 0 ? (
+              <div id="console-suggestions" class="suggestions" role="listbox" aria-label="Completions">
+                {suggestions.map((s, i) => (
+                  <div
+                    key={s.name}
+                    role="option"
+                    tabIndex={-1}
+                    aria-selected={i === selected.value}
+                    class={i === selected.value ? 'on' : ''}
+                    onMouseDown={(e) => {
+                      e.preventDefault();
+                      input.value = `${s.name} `;
+                      field.current?.focus();
+                    }}
+                  >
+                    <strong>{s.name}</strong> <span class="muted">{s.help}</span>
+                  </div>
+                ))}
+              </div>
+            ) : null}
+          </div>
+          <button type="submit" class="btn primary" disabled={!connected.value || !input.value.trim()}>
+            {sending.value > 0 ? <Spinner /> : null}
+            Send
+          </button>
+        </form>
+      ) : null}
     </Panel>
   );
 }

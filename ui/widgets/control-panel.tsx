@@ -3,6 +3,7 @@
 import { useSignal } from '@preact/signals';
 import type { ComponentChildren } from 'preact';
 import { connected, rpc } from '../api/session.ts';
+import { canOperate } from '../state/auth.ts';
 import { jobActive } from '../state/job.ts';
 import {
   fan,
@@ -321,6 +322,14 @@ function ZOffset() {
 }
 
 export function ControlPanel() {
+  // Viewers see where the toolhead is, and nothing to move it with.
+  if (!canOperate.value) {
+    return (
+      <Panel title="Position" icon="home" id="control">
+        <Position />
+      </Panel>
+    );
+  }
   return (
     <Panel title="Control" icon="home" id="control">
       <JogPad />
@@ -335,7 +344,7 @@ export function ControlPanel() {
 
 export function MacroPanel() {
   const list = macros.value;
-  if (list.length === 0) return null;
+  if (list.length === 0 || !canOperate.value) return null;
   return (
     <Panel title="Macros" icon="console" id="macros">
       <div class="macros">

@@ -2,6 +2,7 @@
 import { useSignal } from '@preact/signals';
 import { connected, rpc } from '../api/session.ts';
 import { temperature } from '../format.ts';
+import { canOperate } from '../state/auth.ts';
 import {
   configfile,
   type HeaterStatus,
@@ -47,7 +48,7 @@ function HeaterRow({ name, index, heater }: { name: string; index: number; heate
         {temperature(status?.temperature)}
       </td>
       <td>
-        {heater ? (
+        {heater && canOperate.value ? (
           <form
             class="target-form"
             onSubmit={(e) => {
@@ -89,7 +90,7 @@ function HeaterRow({ name, index, heater }: { name: string; index: number; heate
               Off
             </button>
           </form>
-        ) : (
+        ) : heater ? null : (
           <span class="muted">sensor</span>
         )}
       </td>
@@ -126,26 +127,28 @@ export function TemperaturePanel() {
         </ActionButton>
       }
     >
-      <fieldset class="presets bare" aria-label="Material presets">
-        {presets.value.map((preset) => (
-          <ActionButton
-            key={preset.name}
-            class="small"
-            action={() => applyPreset(preset)}
-            done={`${preset.name}: ${Object.entries(preset.targets)
-              .map(([h, t]) => `${heaterLabel(h)} ${t}°`)
-              .join(', ')}`}
-            title={Object.entries(preset.targets)
-              .map(([h, t]) => `${heaterLabel(h)} ${t}°`)
-              .join(', ')}
-          >
-            {preset.name}
-          </ActionButton>
-        ))}
-        <a class="btn small ghost" href="/settings#presets">
-          Edit…
-        </a>
-      </fieldset>
+      {canOperate.value ? (
+        <fieldset class="presets bare" aria-label="Material presets">
+          {presets.value.map((preset) => (
+            <ActionButton
+              key={preset.name}
+              class="small"
+              action={() => applyPreset(preset)}
+              done={`${preset.name}: ${Object.entries(preset.targets)
+                .map(([h, t]) => `${heaterLabel(h)} ${t}°`)
+                .join(', ')}`}
+              title={Object.entries(preset.targets)
+                .map(([h, t]) => `${heaterLabel(h)} ${t}°`)
+                .join(', ')}
+            >
+              {preset.name}
+            </ActionButton>
+          ))}
+          <a class="btn small ghost" href="/settings#presets">
+            Edit…
+          </a>
+        </fieldset>
+      ) : null}
       <table class="heaters">
         <thead>
           <tr>

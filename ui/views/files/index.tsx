@@ -5,6 +5,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { fileUrl } from '../../api/endpoint.ts';
 import { rpc } from '../../api/session.ts';
 import { bytes, dateTime, duration, filament } from '../../format.ts';
+import { canOperate } from '../../state/auth.ts';
 import {
   bestThumbnail,
   currentDir,
@@ -244,7 +245,7 @@ export default function FilesView() {
     const zone = dropZone.current;
     if (!zone) return;
     const over = (e: DragEvent) => {
-      if (!e.dataTransfer?.types.includes('Files')) return;
+      if (!e.dataTransfer?.types.includes('Files') || !canOperate.peek()) return;
       e.preventDefault();
       dragging.value = true;
     };
@@ -254,7 +255,7 @@ export default function FilesView() {
     const drop = (e: DragEvent) => {
       e.preventDefault();
       dragging.value = false;
-      if (e.dataTransfer?.files.length) startUploads([...e.dataTransfer.files]);
+      if (e.dataTransfer?.files.length && canOperate.peek()) startUploads([...e.dataTransfer.files]);
     };
     zone.addEventListener('dragover', over);
     zone.addEventListener('dragleave', leave);
@@ -316,23 +317,27 @@ export default function FilesView() {
         id="files"
         actions={
           <>
-            <input
-              ref={picker}
-              type="file"
-              multiple
-              accept=".gcode,.gco,.g,.gc,.bgcode"
-              class="sr-only"
-              aria-label="Choose G-code files to upload"
-              data-testid="upload-input"
-              onChange={(e) => {
-                const input = e.target as HTMLInputElement;
-                if (input.files?.length) startUploads([...input.files]);
-                input.value = '';
-              }}
-            />
-            <button type="button" class="btn small primary" onClick={() => picker.current?.click()}>
-              <Icon name="upload" /> Upload
-            </button>
+            {canOperate.value ? (
+              <>
+                <input
+                  ref={picker}
+                  type="file"
+                  multiple
+                  accept=".gcode,.gco,.g,.gc,.bgcode"
+                  class="sr-only"
+                  aria-label="Choose G-code files to upload"
+                  data-testid="upload-input"
+                  onChange={(e) => {
+                    const input = e.target as HTMLInputElement;
+                    if (input.files?.length) startUploads([...input.files]);
+                    input.value = '';
+                  }}
+                />
+                <button type="button" class="btn small primary" onClick={() => picker.current?.click()}>
+                  <Icon name="upload" /> Upload
+                </button>
+              </>
+            ) : null}
             <ActionButton
               class="small"
               icon="folderPlus"
@@ -388,7 +393,9 @@ export default function FilesView() {
           </button>
         </div>
         <Uploads />
-        <p class="drop-hint muted">Drop G-code files anywhere on this page to upload them here.</p>
+        {canOperate.value ? (
+          <p class="drop-hint muted">Drop G-code files anywhere on this page to upload them here.</p>
+        ) : null}
         {listingError.value && !data ? <p class="error-text">{listingError.value}</p> : null}
         {data ? (
           rows.value.dirs.length + rows.value.files.length === 0 && dir === 'gcodes' ? null : (

@@ -3,6 +3,7 @@ import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { apiHost } from '../../api/endpoint.ts';
 import { linkState, rpc, serverInfo } from '../../api/session.ts';
+import { canOperate } from '../../state/auth.ts';
 import { heaterLabel, heaterNames, webhooks } from '../../state/printer.ts';
 import { setTheme, type ThemeChoice, theme } from '../../state/settings.ts';
 import { DEFAULT_PRESETS, type Preset, presets, savePresets } from '../../state/temperatures.ts';
@@ -10,6 +11,11 @@ import { ActionButton, Panel } from '../../widgets/common.tsx';
 import { Icon } from '../../widgets/icon.tsx';
 
 function PresetEditor() {
+  if (!canOperate.value) return null;
+  return <PresetForm />;
+}
+
+function PresetForm() {
   const draft = useSignal<Preset[]>(structuredClone(presets.value));
   useEffect(() => {
     draft.value = structuredClone(presets.value);
