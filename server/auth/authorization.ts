@@ -5,7 +5,6 @@ import { type Static, Type } from '@sinclair/typebox';
 import type {
   Authenticator,
   Credentials,
-  Endpoint,
   CallerIdentity as Identity,
   RequestContext,
   Role,
