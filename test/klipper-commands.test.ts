@@ -98,7 +98,10 @@ describe('Klipper commands on a Marlin printer', () => {
 
   it('shows firmware echo lines the Klipper way in the console', async () => {
     const since = client.notifications.length;
-    await client.call('printer.gcode.script', { script: 'M999999' });
+    const reply = await client.call('printer.gcode.script', { script: 'M999999' });
+    // The caller gets the firmware's refusal as an error, as the serial issue asks.
+    expect(reply.error?.code).toBe(400);
+    expect(reply.error?.message).toMatch(/Unknown command/);
     const said = client.notifications.slice(since).map((n) => String(n.params?.[0]));
     expect(said.some((line) => line.startsWith('!! Unknown command'))).toBe(true);
   });

@@ -72,6 +72,8 @@ interface Command {
   blocking: boolean;
   long: boolean;
   responses: string[];
+  /** Set when the firmware refused the command (e.g. `echo:Unknown command`); its ok then rejects. */
+  refusal: string | null;
   settled: boolean;
   resolve(result: SendResult): void;
   reject(error: Error): void;
@@ -219,6 +221,7 @@ export class PrinterLink {
         blocking: isBlocking(word),
         long: isLong(word),
         responses: [],
+        refusal: null,
         settled: false,
         resolve: (result) => {
           if (command.settled) return;
@@ -460,7 +463,9 @@ export class PrinterLink {
         if (this.duplicateResends && slot.lineNumber >= this.duplicateResends.lineNumber)
           this.duplicateResends = null;
       }
-      slot.command?.resolve({ responses: slot.command.responses });
+      const command = slot.command;
+      if (command?.refusal) command.reject(new LinkError(command.refusal));
+      else command?.resolve({ responses: command.responses });
     }
   }
 
@@ -524,6 +529,12 @@ export class PrinterLink {
       kind === 'noLineNumber'
     ) {
       this.stats.linkErrors++;
+      return;
+    }
+    if (kind === 'unknownCommand') {
+      // The caller hears of it; a job line is not failed for it, so the print goes on.
+      const command = this.inFlight[0]?.command;
+      if (command && command.source !== 'job') command.refusal = message;
       return;
     }
     if ((kind === 'halted' || kind === 'thermal') && this.currentState !== 'shutdown') {

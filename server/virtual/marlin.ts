@@ -1127,8 +1127,10 @@ export class VirtualMarlin {
       ['M524', accept],
       ['M999', accept],
     ];
-    // Motor, motion and tuning settings this model does not simulate, but a stock build accepts.
-    for (const code of [17, 18, 84, 85, 201, 203, 204, 205, 206, 300, 301, 304])
+    // Motor, motion and tuning settings this model does not simulate, but a stock build accepts; the
+    // virtual board also has the common options FWRETRACT (M207/M208), BABYSTEPPING (M290),
+    // bed levelling (M420) and LIN_ADVANCE (M900).
+    for (const code of [17, 18, 84, 85, 201, 203, 204, 205, 206, 207, 208, 290, 300, 301, 304, 420, 900])
       table.push([`M${code}`, accept]);
     if (this.cfg.hostActionCommands) table.push(['M876', (p) => void this.m876(p)]);
     return new Map(table);
