@@ -210,6 +210,10 @@ class GcodeAnalyser implements Analyser {
   private x = 0;
   private y = 0;
   private z = 0;
+  /** The current move's target, set by beginMove(). */
+  private tx = 0;
+  private ty = 0;
+  private tz = 0;
   private e = 0;
   private feed: number;
   private relXYZ = false;
@@ -688,24 +692,31 @@ class GcodeAnalyser implements Analyser {
 
   // ---- Moves -------------------------------------------------------------------------------------
 
-  private linear(): void {
+  /**
+   * What G0-G3 share: counts the move, takes F, puts the target in tx/ty/tz (fields, so the hot path
+   * allocates nothing) and returns the E delta, already added to the extruder position.
+   */
+  private beginMove(): number {
     this.moves++;
     if (!Number.isNaN(this.wF) && this.wF > 0) this.feed = this.wF / 60;
+    this.tx = Number.isNaN(this.wX) ? this.x : this.relXYZ ? this.x + this.wX : this.wX;
+    this.ty = Number.isNaN(this.wY) ? this.y : this.relXYZ ? this.y + this.wY : this.wY;
+    this.tz = Number.isNaN(this.wZ) ? this.z : this.relXYZ ? this.z + this.wZ : this.wZ;
+    if (Number.isNaN(this.wE)) return 0;
+    const de = this.relE ? this.wE : this.wE - this.e;
+    this.e += de;
+    this.net += de;
+    return de;
+  }
+
+  private linear(): void {
     const x0 = this.x;
     const y0 = this.y;
     const z0 = this.z;
-    let x = x0;
-    let y = y0;
-    let z = z0;
-    if (!Number.isNaN(this.wX)) x = this.relXYZ ? x0 + this.wX : this.wX;
-    if (!Number.isNaN(this.wY)) y = this.relXYZ ? y0 + this.wY : this.wY;
-    if (!Number.isNaN(this.wZ)) z = this.relXYZ ? z0 + this.wZ : this.wZ;
-    let de = 0;
-    if (!Number.isNaN(this.wE)) {
-      de = this.relE ? this.wE : this.wE - this.e;
-      this.e += de;
-      this.net += de;
-    }
+    const de = this.beginMove();
+    const x = this.tx;
+    const y = this.ty;
+    const z = this.tz;
     const dx = x - x0;
     const dy = y - y0;
     const dz = z - z0;
@@ -720,23 +731,13 @@ class GcodeAnalyser implements Analyser {
   }
 
   private arc(clockwise: boolean): void {
-    this.moves++;
-    if (!Number.isNaN(this.wF) && this.wF > 0) this.feed = this.wF / 60;
     const x0 = this.x;
     const y0 = this.y;
     const z0 = this.z;
-    let x = x0;
-    let y = y0;
-    let z = z0;
-    if (!Number.isNaN(this.wX)) x = this.relXYZ ? x0 + this.wX : this.wX;
-    if (!Number.isNaN(this.wY)) y = this.relXYZ ? y0 + this.wY : this.wY;
-    if (!Number.isNaN(this.wZ)) z = this.relXYZ ? z0 + this.wZ : this.wZ;
-    let de = 0;
-    if (!Number.isNaN(this.wE)) {
-      de = this.relE ? this.wE : this.wE - this.e;
-      this.e += de;
-      this.net += de;
-    }
+    const de = this.beginMove();
+    const x = this.tx;
+    const y = this.ty;
+    const z = this.tz;
     // Centre from I/J, or from R (Marlin: positive R takes the shorter arc).
     let cx: number;
     let cy: number;
