@@ -215,13 +215,13 @@ describe('printing through the virtual printer', () => {
   });
 
   it('prints, pauses with the PAUSE macro, resumes where it was, and skips an excluded object', async () => {
-    const file = twoCubes(4, { dwellMs: 600 });
+    const file = twoCubes(4, { dwellMs: 2000 });
     writeFileSync(join(brim.dataDir, 'gcodes', 'cubes.gcode'), file.text);
     const from = pty.printer.executed.length;
     expect((await client.call('printer.print.start', { filename: 'cubes.gcode' })).result).toBe('ok');
 
     // The dwell holds the link: at most lines_ahead lines are read past it, none of them cube_b's.
-    await waitFor('the dwell', () => ran(pty, from).includes('G4 P600') || undefined);
+    await waitFor('the dwell', () => ran(pty, from).includes('G4 P2000') || undefined);
     const excluded = await client.call('printer.gcode.script', { script: 'EXCLUDE_OBJECT NAME=cube_b' });
     expect(excluded.result).toBe('ok');
 
@@ -570,7 +570,7 @@ describe('printing with the file manager', () => {
   });
 
   it("takes objects and layers from the file's analysis, guards the file, and records the job in its metadata", async () => {
-    const file = twoCubes(6, { dwellMs: 600, labels: 'prusa' });
+    const file = twoCubes(6, { dwellMs: 2000, labels: 'prusa' });
     writeFileSync(join(brim.dataDir, 'gcodes', 'prusa.gcode'), file.text);
     const from = pty.printer.executed.length;
     expect((await client.call('printer.print.start', { filename: 'prusa.gcode' })).result).toBe('ok');
@@ -580,7 +580,7 @@ describe('printing with the file manager', () => {
       'CUBE_B_STL_ID_1_COPY_0',
     ]);
     expect(started.print_stats!.info).toEqual({ total_layer: 6, current_layer: null });
-    await waitFor('the dwell', () => ran(pty, from).includes('G4 P600') || undefined);
+    await waitFor('the dwell', () => ran(pty, from).includes('G4 P2000') || undefined);
     await client.call('printer.gcode.script', { script: 'EXCLUDE_OBJECT NAME=CUBE_B_STL_ID_1_COPY_0' });
     const removal = await client.call('server.files.delete_file', { path: 'gcodes/prusa.gcode' });
     expect(removal.error?.code).toBe(403);
