@@ -1,6 +1,7 @@
 // Job queue and print history (Moonraker's server.job_queue.* and server.history.*), reloaded on their
 // change notifications; statistics are computed from the history list.
 import { computed, signal } from '@preact/signals';
+import type { AnalyticsSummary } from '../../server/jobs/analytics.ts';
 import { RpcError } from '../api/rpc.ts';
 import { onConnected, onNotification, rpc } from '../api/session.ts';
 import { errorText } from './toasts.ts';
@@ -71,26 +72,7 @@ export async function loadQueue(): Promise<void> {
   }
 }
 
-/** Brim's server.analytics.summary (server/jobs/analytics.ts); the UI falls back to its own sums. */
-export interface Figures {
-  prints: number;
-  completed: number;
-  cancelled: number;
-  failed: number;
-  interrupted: number;
-  success_rate: number | null;
-  print_hours: number;
-  filament_mm: number;
-}
-
-export interface AnalyticsSummary {
-  period: 'day' | 'week' | 'month';
-  totals: Figures;
-  /** Oldest first, empty periods included. */
-  periods: (Figures & { start: string })[];
-  /** Most printed first. */
-  files: (Figures & { filename: string; last_printed: number })[];
-}
+// Brim's server.analytics.summary (server/jobs/analytics.ts); the UI falls back to its own sums.
 
 export const analytics = signal<AnalyticsSummary | null>(null);
 
