@@ -73,7 +73,6 @@ export async function loadQueue(): Promise<void> {
 }
 
 // Brim's server.analytics.summary (server/jobs/analytics.ts); the UI falls back to its own sums.
-
 export const analytics = signal<AnalyticsSummary | null>(null);
 
 async function loadAnalytics(): Promise<void> {
