@@ -198,40 +198,48 @@ async function startDaemonOn(
   return { brim, client };
 }
 
-describe('printing through the virtual printer', () => {
-  let pty: PtyPrinter;
-  let brim: TestDaemon;
-  let client: RpcClient;
+/** A pty printer and a daemon on it, started once for the enclosing describe block. */
+interface PrintingRig {
+  pty: PtyPrinter;
+  brim: TestDaemon;
+  client: RpcClient;
+}
 
+function printingRig(extraToml: string): PrintingRig {
+  const rig = {} as PrintingRig;
   beforeAll(async () => {
-    pty = await startPtyPrinter({ printer: FAST_PRINTER });
-    ({ brim, client } = await startDaemonOn(pty, '[virtual_sdcard]\nlines_ahead = 4\n'));
+    rig.pty = await startPtyPrinter({ printer: FAST_PRINTER });
+    Object.assign(rig, await startDaemonOn(rig.pty, extraToml));
   });
-
   afterAll(async () => {
-    await client?.close();
-    await brim?.stop();
-    await pty?.close();
+    await rig.client?.close();
+    await rig.brim?.stop();
+    await rig.pty?.close();
   });
+  return rig;
+}
+
+describe('printing through the virtual printer', () => {
+  const rig = printingRig('[virtual_sdcard]\nlines_ahead = 4\n');
 
   it('prints, pauses with the PAUSE macro, resumes where it was, and skips an excluded object', async () => {
     const file = twoCubes(4, { dwellMs: 2000 });
-    writeFileSync(join(brim.dataDir, 'gcodes', 'cubes.gcode'), file.text);
-    const from = pty.printer.executed.length;
-    expect((await client.call('printer.print.start', { filename: 'cubes.gcode' })).result).toBe('ok');
+    writeFileSync(join(rig.brim.dataDir, 'gcodes', 'cubes.gcode'), file.text);
+    const from = rig.pty.printer.executed.length;
+    expect((await rig.client.call('printer.print.start', { filename: 'cubes.gcode' })).result).toBe('ok');
 
     // The dwell holds the link: at most lines_ahead lines are read past it, none of them cube_b's.
-    await waitFor('the dwell', () => ran(pty, from).includes('G4 P2000') || undefined);
-    const excluded = await client.call('printer.gcode.script', { script: 'EXCLUDE_OBJECT NAME=cube_b' });
+    await waitFor('the dwell', () => ran(rig.pty, from).includes('G4 P2000') || undefined);
+    const excluded = await rig.client.call('printer.gcode.script', { script: 'EXCLUDE_OBJECT NAME=cube_b' });
     expect(excluded.result).toBe('ok');
 
     const layerTwo = await waitFor('layer 2', async () => {
-      const s = await query(client, { print_stats: null });
+      const s = await query(rig.client, { print_stats: null });
       return (s.print_stats!.info as { current_layer: number }).current_layer >= 2 ? s : undefined;
     });
     expect(layerTwo.print_stats).toMatchObject({ filename: 'cubes.gcode', state: 'printing', message: '' });
-    expect((await client.call('printer.print.pause')).result).toBe('ok');
-    const paused = await query(client, {
+    expect((await rig.client.call('printer.print.pause')).result).toBe('ok');
+    const paused = await query(rig.client, {
       print_stats: ['state'],
       pause_resume: null,
       virtual_sdcard: null,
@@ -264,14 +272,14 @@ describe('printing through the virtual printer', () => {
       },
     ]);
     const position = paused.virtual_sdcard!.file_position as number;
-    const atPause = ran(pty, from);
+    const atPause = ran(rig.pty, from);
     expect(atPause.slice(-DEFAULT_PAUSE.length)).toEqual(DEFAULT_PAUSE);
 
-    expect((await client.call('printer.gcode.script', { script: 'RESUME' })).result).toBe('ok');
+    expect((await rig.client.call('printer.gcode.script', { script: 'RESUME' })).result).toBe('ok');
     await waitFor('the print to complete', async () =>
-      (await printState(client)) === 'complete' ? true : undefined,
+      (await printState(rig.client)) === 'complete' ? true : undefined,
     );
-    const done = await query(client, { virtual_sdcard: null, print_stats: null, display_status: null });
+    const done = await query(rig.client, { virtual_sdcard: null, print_stats: null, display_status: null });
     expect(done.virtual_sdcard).toMatchObject({ progress: 1, is_active: false, file_path: null });
     expect(done.virtual_sdcard!.file_size).toBe(Buffer.byteLength(file.text));
     expect(done.print_stats!.info).toEqual({ total_layer: 4, current_layer: 4 });
@@ -321,11 +329,11 @@ describe('printing through the virtual printer', () => {
         firmwareE = fileE;
       }
     }
-    expect(ran(pty, from)).toEqual(expected);
+    expect(ran(rig.pty, from)).toEqual(expected);
     // No move ever went inside cube_b's square (x 38..42) once it was excluded.
-    expect(ran(pty, from).filter((c) => /^G[01] X(3[89]|4[0-2])\b/.test(c))).toEqual([]);
+    expect(ran(rig.pty, from).filter((c) => /^G[01] X(3[89]|4[0-2])\b/.test(c))).toEqual([]);
 
-    const history = (await client.call('server.history.list')).result as {
+    const history = (await rig.client.call('server.history.list')).result as {
       count: number;
       jobs: Record<string, unknown>[];
     };
@@ -336,22 +344,22 @@ describe('printing through the virtual printer', () => {
 
   it('cancels a print: queued lines are dropped, CANCEL_PRINT runs, nothing of the file after it', async () => {
     const file = twoCubes(6);
-    writeFileSync(join(brim.dataDir, 'gcodes', 'long.gcode'), file.text);
-    const from = pty.printer.executed.length;
-    const since = client.notifications.length;
-    expect((await client.call('printer.print.start', { filename: 'long.gcode' })).result).toBe('ok');
-    const busy = await client.call('printer.print.start', { filename: 'cubes.gcode' });
+    writeFileSync(join(rig.brim.dataDir, 'gcodes', 'long.gcode'), file.text);
+    const from = rig.pty.printer.executed.length;
+    const since = rig.client.notifications.length;
+    expect((await rig.client.call('printer.print.start', { filename: 'long.gcode' })).result).toBe('ok');
+    const busy = await rig.client.call('printer.print.start', { filename: 'cubes.gcode' });
     expect(busy.error).toEqual({
       code: 400,
       message: 'Cannot print cubes.gcode: a print is already in progress',
     });
     await waitFor('layer 2', async () => {
-      const s = await query(client, { print_stats: ['info'] });
+      const s = await query(rig.client, { print_stats: ['info'] });
       return (s.print_stats!.info as { current_layer: number }).current_layer >= 2 ? true : undefined;
     });
-    expect((await client.call('printer.print.cancel')).result).toBe('ok');
-    expect(await printState(client)).toBe('cancelled');
-    const log = ran(pty, from);
+    expect((await rig.client.call('printer.print.cancel')).result).toBe('ok');
+    expect(await printState(rig.client)).toBe('cancelled');
+    const log = ran(rig.pty, from);
     const wires = file.lines.map((l) => l.wire).filter((w) => w !== '');
     const printed = log.length - DEFAULT_CANCEL.length;
     expect(log.slice(printed)).toEqual(DEFAULT_CANCEL);
@@ -359,17 +367,19 @@ describe('printing through the virtual printer', () => {
     expect(printed).toBeLessThan(wires.length);
     expect(log.slice(0, printed)).toEqual(wires.slice(0, printed));
 
-    const history = (await client.call('server.history.list')).result as { jobs: Record<string, unknown>[] };
+    const history = (await rig.client.call('server.history.list')).result as {
+      jobs: Record<string, unknown>[];
+    };
     expect(history.jobs.map((j) => [j.filename, j.status])).toEqual([
       ['long.gcode', 'cancelled'],
       ['cubes.gcode', 'completed'],
     ]);
-    const changes = client.notifications
+    const changes = rig.client.notifications
       .slice(since)
       .filter((n) => n.method === 'notify_history_changed')
       .map((n) => ((n.params ?? [])[0] as { action: string }).action);
     expect(changes).toEqual(['added', 'finished']);
-    const totals = (await client.call('server.history.totals')).result as {
+    const totals = (await rig.client.call('server.history.totals')).result as {
       job_totals: Record<string, number>;
     };
     expect(totals.job_totals.total_jobs).toBe(2);
@@ -377,29 +387,17 @@ describe('printing through the virtual printer', () => {
 });
 
 describe('queue, host actions and faults', () => {
-  let pty: PtyPrinter;
-  let brim: TestDaemon;
-  let client: RpcClient;
   const customPause = ['M117 Changing filament', 'G91', 'G1 Z2 F600', 'G90'];
-
-  beforeAll(async () => {
-    pty = await startPtyPrinter({ printer: FAST_PRINTER });
-    ({ brim, client } = await startDaemonOn(
-      pty,
-      `[job_queue]\nautomatic_transition = true\n["gcode_macro PAUSE"]\ngcode = """\n${customPause.join('\n')}\n"""\n`,
-    ));
-    writeFileSync(join(brim.dataDir, 'gcodes', 'one.gcode'), twoCubes(1).text);
-    writeFileSync(join(brim.dataDir, 'gcodes', 'two.gcode'), twoCubes(2).text);
-  });
-
-  afterAll(async () => {
-    await client?.close();
-    await brim?.stop();
-    await pty?.close();
+  const rig = printingRig(
+    `[job_queue]\nautomatic_transition = true\n["gcode_macro PAUSE"]\ngcode = """\n${customPause.join('\n')}\n"""\n`,
+  );
+  beforeAll(() => {
+    writeFileSync(join(rig.brim.dataDir, 'gcodes', 'one.gcode'), twoCubes(1).text);
+    writeFileSync(join(rig.brim.dataDir, 'gcodes', 'two.gcode'), twoCubes(2).text);
   });
 
   it('lists the macros as gcode_macro objects and runs the configured PAUSE macro', async () => {
-    const objects = (await client.call('printer.objects.list')).result as { objects: string[] };
+    const objects = (await rig.client.call('printer.objects.list')).result as { objects: string[] };
     expect(objects.objects).toEqual(
       expect.arrayContaining([
         'gcode_macro PAUSE',
@@ -413,7 +411,7 @@ describe('queue, host actions and faults', () => {
         'idle_timeout',
       ]),
     );
-    const help = (await client.call('printer.gcode.help')).result as Record<string, string>;
+    const help = (await rig.client.call('printer.gcode.help')).result as Record<string, string>;
     expect(Object.keys(help)).toEqual(
       expect.arrayContaining([
         'PAUSE',
@@ -428,98 +426,106 @@ describe('queue, host actions and faults', () => {
       /(SET_PRINT_STATS_INFO CURRENT_LAYER=2\n)/,
       '$1M117 Layer two\nM73 P40\nM600\n',
     );
-    writeFileSync(join(brim.dataDir, 'gcodes', 'm600.gcode'), text);
-    const from = pty.printer.executed.length;
-    expect((await client.call('printer.print.start', { filename: 'm600.gcode' })).result).toBe('ok');
+    writeFileSync(join(rig.brim.dataDir, 'gcodes', 'm600.gcode'), text);
+    const from = rig.pty.printer.executed.length;
+    expect((await rig.client.call('printer.print.start', { filename: 'm600.gcode' })).result).toBe('ok');
     await waitFor('M600 to pause the print', async () =>
-      (await printState(client)) === 'paused' ? true : undefined,
+      (await printState(rig.client)) === 'paused' ? true : undefined,
     );
     await waitFor(
       'the PAUSE macro',
-      () => ran(pty, from).slice(-customPause.length).join() === customPause.join() || undefined,
+      () => ran(rig.pty, from).slice(-customPause.length).join() === customPause.join() || undefined,
     );
-    const status = await query(client, { display_status: null, print_stats: ['state', 'message'] });
+    const status = await query(rig.client, { display_status: null, print_stats: ['state', 'message'] });
     expect(status.display_status).toEqual({ progress: 0.4, message: 'Changing filament' });
-    expect(ran(pty, from)).not.toContain('M600');
-    expect((await client.call('printer.print.resume')).result).toBe('ok');
-    await waitFor('completion', async () => ((await printState(client)) === 'complete' ? true : undefined));
-    const log = ran(pty, from);
+    expect(ran(rig.pty, from)).not.toContain('M600');
+    expect((await rig.client.call('printer.print.resume')).result).toBe('ok');
+    await waitFor('completion', async () =>
+      (await printState(rig.client)) === 'complete' ? true : undefined,
+    );
+    const log = ran(rig.pty, from);
     expect(log.filter((c) => c === 'M117 Layer two')).toHaveLength(1);
     expect(log.indexOf('M117 Changing filament')).toBeGreaterThan(log.indexOf('M117 Layer two'));
   });
 
   it('pauses on a host action from the firmware and resumes on the API', async () => {
-    writeFileSync(join(brim.dataDir, 'gcodes', 'action.gcode'), twoCubes(3).text);
-    const from = pty.printer.executed.length;
-    expect((await client.call('printer.print.start', { filename: 'action.gcode' })).result).toBe('ok');
-    await waitFor('printing', () => ran(pty, from).includes('G28') || undefined);
+    writeFileSync(join(rig.brim.dataDir, 'gcodes', 'action.gcode'), twoCubes(3).text);
+    const from = rig.pty.printer.executed.length;
+    expect((await rig.client.call('printer.print.start', { filename: 'action.gcode' })).result).toBe('ok');
+    await waitFor('printing', () => ran(rig.pty, from).includes('G28') || undefined);
     // M118 A1 makes Marlin print a `//action:` line, as its filament runout sensor would.
-    await client.call('printer.gcode.script', { script: 'M118 A1 action:filament_runout T0' });
-    await waitFor('the pause', async () => ((await printState(client)) === 'paused' ? true : undefined));
-    expect((await query(client, { pause_resume: null })).pause_resume).toEqual({ is_paused: true });
-    expect((await client.call('printer.print.pause')).error?.message).toBe('Print already paused');
-    expect((await client.call('printer.print.resume')).result).toBe('ok');
-    await waitFor('completion', async () => ((await printState(client)) === 'complete' ? true : undefined));
+    await rig.client.call('printer.gcode.script', { script: 'M118 A1 action:filament_runout T0' });
+    await waitFor('the pause', async () => ((await printState(rig.client)) === 'paused' ? true : undefined));
+    expect((await query(rig.client, { pause_resume: null })).pause_resume).toEqual({ is_paused: true });
+    expect((await rig.client.call('printer.print.pause')).error?.message).toBe('Print already paused');
+    expect((await rig.client.call('printer.print.resume')).result).toBe('ok');
+    await waitFor('completion', async () =>
+      (await printState(rig.client)) === 'complete' ? true : undefined,
+    );
   });
 
   it('stops the job with an error saying why when the firmware resets mid-print', async () => {
-    writeFileSync(join(brim.dataDir, 'gcodes', 'reset.gcode'), twoCubes(3).text);
-    const since = client.notifications.length;
-    pty.printer.addFault({ kind: 'reset', atLine: pty.printer.state().lastLineNumber + 25 });
-    expect((await client.call('printer.print.start', { filename: 'reset.gcode' })).result).toBe('ok');
-    await waitFor('the error', async () => ((await printState(client)) === 'error' ? true : undefined));
-    const stats = (await query(client, { print_stats: ['state', 'message'] })).print_stats!;
+    writeFileSync(join(rig.brim.dataDir, 'gcodes', 'reset.gcode'), twoCubes(3).text);
+    const since = rig.client.notifications.length;
+    rig.pty.printer.addFault({ kind: 'reset', atLine: rig.pty.printer.state().lastLineNumber + 25 });
+    expect((await rig.client.call('printer.print.start', { filename: 'reset.gcode' })).result).toBe('ok');
+    await waitFor('the error', async () => ((await printState(rig.client)) === 'error' ? true : undefined));
+    const stats = (await query(rig.client, { print_stats: ['state', 'message'] })).print_stats!;
     expect(stats.message).toBe(
       'Print stopped: Firmware restarted: the firmware printed "start"; every queued and unfinished command was dropped',
     );
-    const finished = await client.waitForNotification('notify_history_changed', 5000, since + 1);
+    const finished = await rig.client.waitForNotification('notify_history_changed', 5000, since + 1);
     const job = (finished.params![0] as { job: { status: string; filename: string } }).job;
     expect(job).toMatchObject({ filename: 'reset.gcode', status: 'error' });
     await waitFor('the printer to be ready again', async () => {
-      const info = (await client.call('printer.info')).result as { state: string };
+      const info = (await rig.client.call('printer.info')).result as { state: string };
       return info.state === 'ready' ? true : undefined;
     });
   });
 
   it('queues jobs, jumps and deletes them, and prints them one after another', async () => {
-    const since = client.notifications.length;
+    const since = rig.client.notifications.length;
     const posted = (
-      await client.call('server.job_queue.post_job', { filenames: ['two.gcode', 'one.gcode', 'one.gcode'] })
+      await rig.client.call('server.job_queue.post_job', {
+        filenames: ['two.gcode', 'one.gcode', 'one.gcode'],
+      })
     ).result as { queued_jobs: { job_id: string; filename: string }[]; queue_state: string };
     expect(posted.queued_jobs.map((j) => j.filename)).toEqual(['two.gcode', 'one.gcode', 'one.gcode']);
     expect(posted.queue_state).toBe('ready');
-    const missing = await client.call('server.job_queue.post_job', { filenames: ['nope.gcode'] });
+    const missing = await rig.client.call('server.job_queue.post_job', { filenames: ['nope.gcode'] });
     expect(missing.error?.message).toBe('File does not exist: gcodes/nope.gcode');
-    const jumped = (await client.call('server.job_queue.jump', { job_id: posted.queued_jobs[1]!.job_id }))
+    const jumped = (await rig.client.call('server.job_queue.jump', { job_id: posted.queued_jobs[1]!.job_id }))
       .result as {
       queued_jobs: { job_id: string }[];
     };
     expect(jumped.queued_jobs[0]!.job_id).toBe(posted.queued_jobs[1]!.job_id);
-    await client.call('server.job_queue.delete_job', { job_ids: [posted.queued_jobs[2]!.job_id] });
+    await rig.client.call('server.job_queue.delete_job', { job_ids: [posted.queued_jobs[2]!.job_id] });
     expect(
-      ((await client.call('server.job_queue.start')).result as { queue_state: string }).queue_state,
+      ((await rig.client.call('server.job_queue.start')).result as { queue_state: string }).queue_state,
     ).toBe('loading');
     await waitFor(
       'both queued jobs',
       async () => {
-        const list = (await client.call('server.history.list', { limit: 2 })).result as {
+        const list = (await rig.client.call('server.history.list', { limit: 2 })).result as {
           jobs: { filename: string; status: string }[];
         };
         const done = list.jobs.every((j) => j.status === 'completed');
-        return done && list.jobs.length === 2 && (await printState(client)) === 'complete' ? true : undefined;
+        return done && list.jobs.length === 2 && (await printState(rig.client)) === 'complete'
+          ? true
+          : undefined;
       },
       30_000,
     );
     const latest = (
-      (await client.call('server.history.list', { limit: 2 })).result as { jobs: { filename: string }[] }
+      (await rig.client.call('server.history.list', { limit: 2 })).result as { jobs: { filename: string }[] }
     ).jobs;
     expect(latest.map((j) => j.filename)).toEqual(['two.gcode', 'one.gcode']);
-    const queue = (await client.call('server.job_queue.status')).result as {
+    const queue = (await rig.client.call('server.job_queue.status')).result as {
       queued_jobs: unknown[];
       queue_state: string;
     };
     expect(queue).toEqual({ queued_jobs: [], queue_state: 'ready' });
-    const actions = client.notifications
+    const actions = rig.client.notifications
       .slice(since)
       .filter((n) => n.method === 'notify_job_queue_changed')
       .map((n) => (n.params![0] as { action: string }).action);
@@ -527,7 +533,7 @@ describe('queue, host actions and faults', () => {
   });
 
   it('sums the history up per day and per file', async () => {
-    const summary = (await client.call('server.analytics.summary', { period: 'day' })).result as {
+    const summary = (await rig.client.call('server.analytics.summary', { period: 'day' })).result as {
       totals: { prints: number; completed: number; failed: number; success_rate: number };
       periods: { start: string; prints: number }[];
       files: { filename: string; prints: number }[];
@@ -542,86 +548,75 @@ describe('queue, host actions and faults', () => {
         ['reset.gcode', 1],
       ]),
     );
-    const reset = (await client.call('server.history.reset_totals')).result as {
+    const reset = (await rig.client.call('server.history.reset_totals')).result as {
       last_totals: { total_jobs: number };
     };
     expect(reset.last_totals.total_jobs).toBe(5);
     expect(
-      ((await client.call('server.history.totals')).result as { job_totals: { total_jobs: number } })
+      ((await rig.client.call('server.history.totals')).result as { job_totals: { total_jobs: number } })
         .job_totals.total_jobs,
     ).toBe(0);
   });
 });
 
 describe('printing with the file manager', () => {
-  let pty: PtyPrinter;
-  let brim: TestDaemon;
-  let client: RpcClient;
-
-  beforeAll(async () => {
-    pty = await startPtyPrinter({ printer: FAST_PRINTER });
-    ({ brim, client } = await startDaemonOn(pty, '[virtual_sdcard]\nlines_ahead = 4\n'));
-  });
-
-  afterAll(async () => {
-    await client?.close();
-    await brim?.stop();
-    await pty?.close();
-  });
+  const rig = printingRig('[virtual_sdcard]\nlines_ahead = 4\n');
 
   it("takes objects and layers from the file's analysis, guards the file, and records the job in its metadata", async () => {
     const file = twoCubes(6, { dwellMs: 2000, labels: 'prusa' });
-    writeFileSync(join(brim.dataDir, 'gcodes', 'prusa.gcode'), file.text);
-    const from = pty.printer.executed.length;
-    expect((await client.call('printer.print.start', { filename: 'prusa.gcode' })).result).toBe('ok');
-    const started = await query(client, { exclude_object: null, print_stats: ['info'] });
+    writeFileSync(join(rig.brim.dataDir, 'gcodes', 'prusa.gcode'), file.text);
+    const from = rig.pty.printer.executed.length;
+    expect((await rig.client.call('printer.print.start', { filename: 'prusa.gcode' })).result).toBe('ok');
+    const started = await query(rig.client, { exclude_object: null, print_stats: ['info'] });
     expect((started.exclude_object!.objects as { name: string }[]).map((o) => o.name)).toEqual([
       'CUBE_A_STL_ID_0_COPY_0',
       'CUBE_B_STL_ID_1_COPY_0',
     ]);
     expect(started.print_stats!.info).toEqual({ total_layer: 6, current_layer: null });
-    await waitFor('the dwell', () => ran(pty, from).includes('G4 P2000') || undefined);
-    await client.call('printer.gcode.script', { script: 'EXCLUDE_OBJECT NAME=CUBE_B_STL_ID_1_COPY_0' });
-    const removal = await client.call('server.files.delete_file', { path: 'gcodes/prusa.gcode' });
+    await waitFor('the dwell', () => ran(rig.pty, from).includes('G4 P2000') || undefined);
+    await rig.client.call('printer.gcode.script', { script: 'EXCLUDE_OBJECT NAME=CUBE_B_STL_ID_1_COPY_0' });
+    const removal = await rig.client.call('server.files.delete_file', { path: 'gcodes/prusa.gcode' });
     expect(removal.error?.code).toBe(403);
     expect(removal.error?.message).toContain('gcodes/prusa.gcode is being printed');
     // Layers come from the analysis's byte ranges: paused mid-print, the layer is the one file_position is in.
     await waitFor('layer 2', async () => {
-      const s = await query(client, { print_stats: ['info'] });
+      const s = await query(rig.client, { print_stats: ['info'] });
       return ((s.print_stats!.info as { current_layer: number | null }).current_layer ?? 0) >= 2
         ? true
         : undefined;
     });
-    expect((await client.call('printer.print.pause')).result).toBe('ok');
-    const paused = await query(client, { print_stats: ['info'], virtual_sdcard: ['file_position'] });
+    expect((await rig.client.call('printer.print.pause')).result).toBe('ok');
+    const paused = await query(rig.client, { print_stats: ['info'], virtual_sdcard: ['file_position'] });
     const position = paused.virtual_sdcard!.file_position as number;
     const layerStarts = file.lines.filter((l) => l.text === ';LAYER_CHANGE').map((l) => l.start);
     expect(paused.print_stats!.info).toEqual({
       total_layer: 6,
       current_layer: layerStarts.filter((start) => start < position).length,
     });
-    expect((await client.call('printer.print.resume')).result).toBe('ok');
-    await waitFor('completion', async () => ((await printState(client)) === 'complete' ? true : undefined));
-    expect((await query(client, { print_stats: ['info'] })).print_stats!.info).toEqual({
+    expect((await rig.client.call('printer.print.resume')).result).toBe('ok');
+    await waitFor('completion', async () =>
+      (await printState(rig.client)) === 'complete' ? true : undefined,
+    );
+    expect((await query(rig.client, { print_stats: ['info'] })).print_stats!.info).toEqual({
       total_layer: 6,
       current_layer: 6,
     });
-    const moves = ran(pty, from).filter((c) => /^G[01] X/.test(c));
+    const moves = ran(rig.pty, from).filter((c) => /^G[01] X/.test(c));
     expect(moves.some((c) => / X(3[89]|4[0-2])\b/.test(c))).toBe(false);
     expect(moves.filter((c) => / X22 Y18 E/.test(c))).toHaveLength(6);
 
-    const history = (await client.call('server.history.list', { limit: 1 })).result as {
+    const history = (await rig.client.call('server.history.list', { limit: 1 })).result as {
       jobs: { job_id: string; metadata: Record<string, unknown> }[];
     };
     const job = history.jobs[0]!;
     expect(job.metadata).toMatchObject({ slicer: 'PrusaSlicer', size: Buffer.byteLength(file.text) });
     expect(job.metadata).not.toHaveProperty('job_id');
-    const metadata = (await client.call('server.files.metadata', { filename: 'prusa.gcode' })).result as {
+    const metadata = (await rig.client.call('server.files.metadata', { filename: 'prusa.gcode' })).result as {
       job_id: string;
     };
     expect(metadata.job_id).toBe(job.job_id);
     expect(
-      (await client.call('server.files.delete_file', { path: 'gcodes/prusa.gcode' })).error,
+      (await rig.client.call('server.files.delete_file', { path: 'gcodes/prusa.gcode' })).error,
     ).toBeUndefined();
   });
 });
