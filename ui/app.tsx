@@ -5,7 +5,7 @@ import type { ComponentType } from 'preact';
 import { useEffect } from 'preact/hooks';
 import { connected, everConnected, linkError, linkState, logout, retryAt, rpc } from './api/session.ts';
 import { path } from './router.ts';
-import { authState, canOperate, loggedIn, user } from './state/auth.ts';
+import { authState, canOperate, loggedIn, sessionExpired, user } from './state/auth.ts';
 import { klippyState, webhooks } from './state/printer.ts';
 import { resolvedTheme, toggleTheme } from './state/settings.ts';
 import { perform } from './state/toasts.ts';
@@ -221,19 +221,24 @@ export function App() {
       <StaleBanner />
       {loggingIn ? null : <PrinterBanner />}
       <main id="main" class={connected.value ? '' : 'stale'} tabIndex={-1}>
-        {loggingIn ? null : <StatusCard />}
-        {loggingIn ? (
-          <LoginPage />
-        ) : current ? (
-          current.view ? (
-            <current.view />
-          ) : (
-            <LazyView route={current} />
-          )
-        ) : (
-          <p class="empty">
-            No page at {path.value}. <a href="/">Back to the dashboard</a>
-          </p>
+        {loggingIn ? <LoginPage /> : null}
+        {/* An expired session's login covers the page instead of replacing it, so its inputs, scroll
+            and open panels are still there once the user has logged back in. */}
+        {loggingIn && !sessionExpired.value ? null : (
+          <div class="page" hidden={loggingIn}>
+            <StatusCard />
+            {current ? (
+              current.view ? (
+                <current.view />
+              ) : (
+                <LazyView route={current} />
+              )
+            ) : (
+              <p class="empty">
+                No page at {path.value}. <a href="/">Back to the dashboard</a>
+              </p>
+            )}
+          </div>
         )}
       </main>
       {loggingIn ? null : <Nav class="bottomnav" />}

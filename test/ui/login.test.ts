@@ -88,4 +88,42 @@ describe('login', () => {
     expect(await page.getByRole('button', { name: 'Upload', exact: true }).count()).toBe(1);
     expect(problemsOf(page).filter((p) => !p.includes('401'))).toEqual([]);
   });
+
+  it('covers the page with the login when the session runs out, and gives it back as it was', {
+    timeout: 60_000,
+  }, async () => {
+    const auth = rig.daemon.daemon.kernel.instance('authorization');
+    await auth.createUser('olga', PASSWORD, 'operator');
+    const page = await rig.page(DESKTOP);
+    await page.goto(`${rig.server.url}/console`);
+    await expect.poll(() => page.getByRole('button', { name: 'Log in' }).isEnabled()).toBe(true);
+    await logIn(page, 'olga', PASSWORD);
+    const command = page.getByLabel('G-code command');
+    await command.fill('M117 half typed');
+
+    // A password change elsewhere revokes every token of hers; the socket then drops and comes back.
+    const login = await fetch(`${rig.daemon.url}/access/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'olga', password: PASSWORD }),
+    });
+    const { token } = ((await login.json()) as { result: { token: string } }).result;
+    const changed = await fetch(`${rig.daemon.url}/access/user/password`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ password: PASSWORD, new_password: `${PASSWORD} 2` }),
+    });
+    expect(changed.status).toBe(200);
+    rig.server.offline();
+    await expect.poll(() => page.getByTestId('stale-banner').count()).toBe(1);
+    rig.server.online();
+
+    await page.getByTestId('login-page').waitFor({ timeout: 20_000 });
+    expect(await command.isVisible()).toBe(false);
+    expect(new URL(page.url()).pathname).toBe('/console');
+    await logIn(page, 'olga', `${PASSWORD} 2`);
+    await expect.poll(() => command.isVisible()).toBe(true);
+    expect(await command.inputValue()).toBe('M117 half typed');
+    expect(await page.getByTestId('login-page').count()).toBe(0);
+  });
 });

@@ -7,6 +7,7 @@ import {
   isUnauthorized,
   type Role,
   refreshToken,
+  sessionExpired,
   storeTokens,
   tokenExpiry,
   user,
@@ -143,6 +144,7 @@ async function unauthorized(): Promise<void> {
     return;
   }
   user.value = null;
+  sessionExpired.value = true;
   authState.value = 'login';
 }
 
@@ -192,6 +194,8 @@ async function initialise(): Promise<void> {
     // A daemon without the authorization component: nothing to log in to.
   }
   if (loginRequired) {
+    // A reconnect that finds the login gone (expired or revoked while the socket was down).
+    if (authState.peek() === 'ready') sessionExpired.value = true;
     user.value = null;
     authState.value = 'login';
     return;
@@ -218,6 +222,7 @@ export async function logout(): Promise<void> {
   storeTokens({ token: null, refresh_token: null });
   scheduleRefresh(null);
   user.value = null;
+  sessionExpired.value = false;
   authState.value = 'unknown';
   reconnect();
 }

@@ -18,6 +18,8 @@ function readStored(): string | null {
 export const authState = signal<'unknown' | 'login' | 'ready'>('unknown');
 export const accessToken = signal<string | null>(null);
 export const refreshToken = signal<string | null>(readStored());
+/** The login page is up because a session ran out (not a logout or a first visit). */
+export const sessionExpired = signal(false);
 export const user = signal<{ username: string; role: Role } | null>(null);
 /** Whether the user logged in (rather than being trusted): the header then offers logging out. */
 export const loggedIn = computed(() => refreshToken.value !== null);
