@@ -1,7 +1,9 @@
 // Issue 6: what websocket subscribers cost the daemon (CPU time per second at the 4 Hz notify rate,
-// 0 / 20 / 50 clients subscribed to every object while the virtual printer heats and moves),
+// 0 / 20 / 50 clients subscribed to every object while the virtual printer runs a real print job),
 // printer.objects.query over HTTP, and the daemon's own event-loop delay p99 from /metrics.
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   type Bench,
@@ -35,22 +37,18 @@ const WARM_UP_CLIENTS = 20;
 const QUERY_REQUESTS = 2000;
 const QUERY_CONCURRENCY = 4;
 const QUERY_DEADLINE_MS = 30_000;
-/** Moves per printer.gcode.script call of the "print" loop. */
-const BATCH = 20;
+/** The sliced job every window prints (PrusaSlicer, two 20 mm cubes); started again when it completes. */
+const FIXTURE = 'gcode/fixtures/prusa-2cubes.gcode';
+const JOB_NAME = 'bench-2cubes.gcode';
+/** The fixture's own first-layer temperatures; preheating to them lets its M190/M109 return at once. */
+const PREHEAT = { extruderC: 200, bedC: 60 };
+const PREHEAT_DEADLINE_MS = 240_000;
+/** How often the job watcher reads print_stats and virtual_sdcard (the same in every window). */
+const WATCH_MS = 500;
 
-/**
- * "Printing" without a job runner: short moves around a 20 mm circle, 0.5 mm segments at 40 mm/s with
- * relative E, as a slicer writes curves; `printer.gcode.script` answers once the last one is queued.
- */
-function moveBatch(start: number): string {
-  const lines: string[] = [];
-  for (let i = 0; i < BATCH; i++) {
-    const theta = ((start + i) * 0.5) / 20;
-    const x = 110 + 20 * Math.cos(theta);
-    const y = 110 + 20 * Math.sin(theta);
-    lines.push(`G1 X${x.toFixed(3)} Y${y.toFixed(3)} E0.0187 F2400`);
-  }
-  return lines.join('\n');
+interface JobStatus {
+  print_stats: { state: string; message: string };
+  virtual_sdcard: { file_position: number };
 }
 
 /** POSTs `body` to `path` with a keep-alive agent; resolves with the status code. */
@@ -86,7 +84,9 @@ interface PhaseResult {
   statusUpdatesPerClientHz: number;
   statusUpdates: number;
   otherNotifications: Record<string, number>;
-  linesPerS: number;
+  /** G-code bytes the job runner got acknowledged per second (virtual_sdcard.file_position). */
+  jobBytesPerS: number;
+  jobState: string;
   extruderC: number | null;
   bedC: number | null;
   /** /proc/loadavg's 1-minute figure at the end of the window: how busy the shared machine was. */
@@ -97,29 +97,33 @@ const bench: Bench = {
   name: 'api',
   title: 'API: websocket fan-out and objects.query',
   description:
-    'Start the daemon (built-in virtual printer) on an empty data folder, home it, allow cold extrusion ' +
-    '(`M302 S0`) and send `M104 S200` and `M140 S60`, then alternately 190/55 and 200/60 at the start of ' +
-    'each window, so temperatures change throughout. There is no job ' +
-    `runner yet, so "printing" is one client looping \`printer.gcode.script\` with ${BATCH} short ` +
-    '`G1 X Y E` moves (0.5 mm at 40 mm/s) per call. After a warm-up of ' +
+    'Start the daemon (built-in virtual printer) on an empty data folder, home it, heat to the ' +
+    `fixture's ${PREHEAT.extruderC}/${PREHEAT.bedC} °C, upload \`${FIXTURE}\` (PrusaSlicer, two cubes) ` +
+    'through POST /server/files/upload and print it with `printer.print.start` (again each time it ' +
+    'completes), so every window streams a real job through the job runner; the console sets the ' +
+    'targets alternately to 190/55 and 200/60 at the start of each window, so temperatures change ' +
+    `throughout. A watcher reads print_stats and virtual_sdcard every ${WATCH_MS} ms. After a warm-up of ` +
     `${WARM_UP_MS / 1000} s with ${WARM_UP_CLIENTS} subscribed clients, windows of ` +
     `${PHASE_S} s with ${PHASES.join(', ')} more websocket clients, each having called ` +
     '`printer.objects.subscribe` with every object of `printer.objects.list` mapped to null: the ' +
     "daemon's CPU time (utime + stime from /proc/<pid>/stat) per second of each window, in % of one core, " +
     'and what the clients add over the mean of the 0-client windows. GET /metrics at the start and end ' +
     "of each window gives prom-client's `nodejs_eventloop_lag_p99_seconds` for that window (its 10 ms " +
-    'sampling interval is part of every value). Last, with no clients and the moves stopped, ' +
+    'sampling interval is part of every value). Last, with no clients and the job cancelled, ' +
     `${QUERY_REQUESTS} POST /printer/objects/query for every object over ${QUERY_CONCURRENCY} keep-alive ` +
     'connections: requests per second and daemon CPU time per request.',
-  timeoutMs: 240_000,
+  timeoutMs: 480_000,
   async run({ root, log }) {
     const scratch = new Scratch();
     const daemon = new DaemonProcess(root, scratch, await freePort());
     const clients: RpcClient[] = [];
     let control: RpcClient | null = null;
     let printing = false;
-    let printLoop: Promise<void> = Promise.resolve();
-    let linesMoved = 0;
+    let watcher: Promise<void> = Promise.resolve();
+    let watcherError: unknown = null;
+    let streamedBytes = 0;
+    let jobState = '';
+    let jobsStarted = 0;
     const agent = new Agent({ keepAlive: true, maxSockets: QUERY_CONCURRENCY });
     try {
       await daemon.waitReady();
@@ -133,22 +137,66 @@ const bench: Bench = {
         await sleep(200);
       }
       const { objects } = (await ctl.call('printer.objects.list')) as { objects: string[] };
-      const everything = Object.fromEntries(objects.map((name) => [name, null]));
-      log(`printer ready; homing, then heating and moving (${objects.length} objects)`);
-      await ctl.call('printer.gcode.script', { script: 'G28\nG90\nM83\nM302 S0' }, 60_000);
-      await ctl.call('printer.gcode.script', { script: 'M104 S200\nM140 S60' });
+      const temperatures = async () => {
+        const result = (await ctl.call('printer.objects.query', {
+          objects: { extruder: ['temperature'], heater_bed: ['temperature'] },
+        })) as { status: { extruder?: { temperature: number }; heater_bed?: { temperature: number } } };
+        return {
+          extruderC: result.status.extruder?.temperature ?? null,
+          bedC: result.status.heater_bed?.temperature ?? null,
+        };
+      };
 
+      const everything = Object.fromEntries(objects.map((name) => [name, null]));
+      log(`printer ready (${objects.length} objects); homing and heating to the job's temperatures`);
+      await ctl.call('printer.gcode.script', { script: 'G28' }, 60_000);
+      await ctl.call('printer.gcode.script', {
+        script: `M104 S${PREHEAT.extruderC}\nM140 S${PREHEAT.bedC}`,
+      });
+      const heatedBy = performance.now() + PREHEAT_DEADLINE_MS;
+      for (;;) {
+        const { extruderC, bedC } = await temperatures();
+        if ((extruderC ?? 0) >= PREHEAT.extruderC - 2 && (bedC ?? 0) >= PREHEAT.bedC - 1) break;
+        if (performance.now() > heatedBy) throw new Error(`not heated: ${extruderC} °C, bed ${bedC} °C`);
+        await sleep(1000);
+      }
+
+      const form = new FormData();
+      form.append('file', new Blob([readFileSync(join(root, FIXTURE))]), JOB_NAME);
+      const upload = await fetch(`http://${LOOPBACK}:${daemon.port}/server/files/upload`, {
+        method: 'POST',
+        body: form,
+      });
+      if (upload.status !== 201) throw new Error(`upload: ${upload.status} ${await upload.text()}`);
+      const startJob = async () => {
+        await ctl.call('printer.print.start', { filename: JOB_NAME });
+        jobsStarted++;
+      };
+      await startJob();
       printing = true;
-      printLoop = (async () => {
-        let n = 0;
+      // Counts acknowledged bytes across restarts, and starts the job again once it completes.
+      watcher = (async () => {
+        let lastPosition = 0;
         while (printing) {
-          await ctl.call('printer.gcode.script', { script: moveBatch(n) }, 30_000);
-          n += BATCH;
-          linesMoved += BATCH;
+          const { status } = (await ctl.call('printer.objects.query', {
+            objects: { print_stats: ['state', 'message'], virtual_sdcard: ['file_position'] },
+          })) as { status: JobStatus };
+          const position = status.virtual_sdcard.file_position;
+          streamedBytes += position >= lastPosition ? position - lastPosition : position;
+          lastPosition = position;
+          jobState = status.print_stats.state;
+          if (jobState === 'complete') {
+            lastPosition = 0;
+            await startJob();
+          } else if (jobState !== 'printing') {
+            throw new Error(`the job stopped: ${jobState} ${status.print_stats.message}`);
+          }
+          await sleep(WATCH_MS);
         }
       })();
-      // A loop that fails (daemon gone) must end the benchmark, not hang it.
-      printLoop.catch(() => {
+      // A watcher that fails (job error, daemon gone) must end the benchmark, not hang it.
+      watcher.catch((error: unknown) => {
+        watcherError = error;
         printing = false;
       });
       const warmUp: RpcClient[] = [];
@@ -160,16 +208,6 @@ const bench: Bench = {
       await sleep(WARM_UP_MS);
       for (const client of warmUp) await client.close();
 
-      const temperatures = async () => {
-        const result = (await ctl.call('printer.objects.query', {
-          objects: { extruder: ['temperature'], heater_bed: ['temperature'] },
-        })) as { status: { extruder?: { temperature: number }; heater_bed?: { temperature: number } } };
-        return {
-          extruderC: result.status.extruder?.temperature ?? null,
-          bedC: result.status.heater_bed?.temperature ?? null,
-        };
-      };
-
       const phases: PhaseResult[] = [];
       for (const [index, want] of PHASES.entries()) {
         if (index > 0) await ctl.call('printer.gcode.script', { script: TARGETS[index % 2]! });
@@ -180,16 +218,17 @@ const bench: Bench = {
           await client.call('printer.objects.subscribe', { objects: everything });
         }
         await sleep(SETTLE_MS);
-        if (!printing) throw new Error(`the move loop stopped:\n${daemon.logTail()}`);
+        if (!printing)
+          throw new Error(`the job watcher stopped: ${String(watcherError)}\n${daemon.logTail()}`);
         for (const client of clients) client.notifications.clear();
         await get(daemon.port, '/metrics');
-        const lines0 = linesMoved;
+        const bytes0 = streamedBytes;
         const cpu0 = procCpuSeconds(daemon.pid);
         const t0 = performance.now();
         await sleep(PHASE_S * 1000);
         const cpu1 = procCpuSeconds(daemon.pid);
         const seconds = (performance.now() - t0) / 1000;
-        const lines1 = linesMoved;
+        const bytes1 = streamedBytes;
         const metricsText = (await get(daemon.port, '/metrics'))?.body ?? '';
         const lag = promValue(metricsText, 'nodejs_eventloop_lag_p99_seconds');
         const statusUpdates = clients.reduce(
@@ -211,7 +250,8 @@ const bench: Bench = {
           statusUpdatesPerClientHz: want ? statusUpdates / want / seconds : 0,
           statusUpdates,
           otherNotifications,
-          linesPerS: (lines1 - lines0) / seconds,
+          jobBytesPerS: (bytes1 - bytes0) / seconds,
+          jobState,
           ...(await temperatures()),
           load1: loadAverage()[0]!,
         };
@@ -219,12 +259,14 @@ const bench: Bench = {
         log(
           `${want} clients: ${round(phase.cpuPercent, 2)} % of a core, ${round(phase.statusUpdatesPerClientHz, 2)} ` +
             `updates/s per client, lag p99 ${round(phase.eldP99Ms ?? Number.NaN, 1)} ms, ` +
-            `${round(phase.linesPerS)} moves/s, extruder ${phase.extruderC} °C, bed ${phase.bedC} °C, load ${phase.load1}`,
+            `job ${round(phase.jobBytesPerS)} B/s (${phase.jobState}), extruder ${phase.extruderC} °C, ` +
+            `bed ${phase.bedC} °C, load ${phase.load1}`,
         );
       }
 
       printing = false;
-      await printLoop.catch(() => undefined);
+      await watcher.catch(() => undefined);
+      await ctl.call('printer.print.cancel', {}, 30_000);
       while (clients.length > 0) await clients.pop()!.close();
       await sleep(SETTLE_MS);
 
@@ -266,7 +308,7 @@ const bench: Bench = {
       const metrics: Metric[] = [
         {
           key: 'cpu_0_clients_pct',
-          label: `daemon CPU, heating + moving, no subscribers (mean of ${at(0).length} windows)`,
+          label: `daemon CPU, printing the job, no subscribers (mean of ${at(0).length} windows)`,
           value: pct(base),
           unit: '%',
           samples: at(0).map((p) => pct(p.cpuPercent)),
@@ -337,6 +379,13 @@ const bench: Bench = {
           samples: lag20.map((v) => round(v, 1)),
         },
         {
+          key: 'job_bytes_per_s',
+          label: 'job G-code acknowledged per second, mean of every window',
+          value: round(mean(phases.map((p) => p.jobBytesPerS))),
+          unit: 'B/s',
+          samples: phases.map((p) => round(p.jobBytesPerS)),
+        },
+        {
           key: 'query_per_s',
           label: `POST /printer/objects/query, every object, ${QUERY_CONCURRENCY} connections`,
           value: round(answered / querySeconds),
@@ -358,9 +407,10 @@ const bench: Bench = {
             ...p,
             cpuPercent: pct(p.cpuPercent),
             statusUpdatesPerClientHz: round(p.statusUpdatesPerClientHz, 3),
-            linesPerS: round(p.linesPerS, 1),
+            jobBytesPerS: round(p.jobBytesPerS, 1),
             eldP99Ms: p.eldP99Ms === null ? null : round(p.eldP99Ms, 2),
           })),
+          job: { fixture: FIXTURE, started: jobsStarted },
           query: { requests: answered, seconds: round(querySeconds, 3), cpu_s: round(queryCpu, 2) },
         },
       };

@@ -13,7 +13,7 @@ export interface Metric {
   key: string;
   label: string;
   value: number;
-  unit: 'ms' | 'MB' | 'MB/s' | '%' | 'req/s' | 'Hz' | 'count';
+  unit: 'ms' | 'MB' | 'MB/s' | 'B/s' | '%' | 'req/s' | 'Hz' | 'count';
   /** The issue's target: the value must be below `below` (or at most `atMost`) to be met. */
   target?: { below: number } | { atMost: number };
   samples?: number[];

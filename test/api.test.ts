@@ -213,11 +213,11 @@ describe('bad input', () => {
     });
   });
 
-  it('answers bad params with -32602 naming the param', async () => {
+  it("answers bad params with Moonraker's 400 naming the param, and non-object params with -32602", async () => {
     const missing = await client.call('server.database.get_item', {});
-    expect(missing.error).toEqual({ code: -32602, message: "Invalid argument 'namespace': is required" });
+    expect(missing.error).toEqual({ code: 400, message: 'No data for argument: namespace' });
     const wrong = await client.call('server.database.get_item', { namespace: 5 });
-    expect(wrong.error?.code).toBe(-32602);
+    expect(wrong.error?.code).toBe(400);
     expect(wrong.error?.message).toMatch(/^Invalid argument 'namespace': expected string/);
     const array = (await client.sendRaw(
       JSON.stringify({ jsonrpc: '2.0', method: 'server.info', params: [1], id: 9 }),

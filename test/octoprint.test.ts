@@ -553,7 +553,7 @@ describe('bad input', () => {
     expect(command.body.error.message).toBe('Unsupported Command: slice');
     const missing = await curaPost('/api/files/moonraker/gcodes/2cubes.gcode', { print: true });
     expect(missing.status).toBe(400);
-    expect(missing.body.error.message).toBe("Invalid argument 'command': is required");
+    expect(missing.body.error.message).toBe('No data for argument: command');
     const traversal = await curaPost('/api/files/moonraker/gcodes/..%2F..%2Fetc%2Fpasswd', {
       command: 'select',
       print: true,

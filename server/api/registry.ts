@@ -208,7 +208,7 @@ export class ApiRegistry {
 
 /**
  * Fills defaults, converts HTTP query strings to the schema's types, then checks; the first
- * problem becomes a 400 / -32602 naming the argument.
+ * problem becomes a 400 naming the argument, over HTTP and JSON-RPC alike (Moonraker's code).
  */
 export function validateArgs<S extends TObject>(
   schema: S,
@@ -220,6 +220,6 @@ export function validateArgs<S extends TObject>(
   const first = Value.Errors(schema, value).First();
   if (!first) return value as Static<S>;
   const name = first.path.replace(/^\//, '').replace(/\//g, '.') || 'params';
-  const missing = first.value === undefined;
-  throw errors.invalidParam(name, missing ? 'is required' : `${first.message.toLowerCase()}`);
+  if (first.value === undefined) throw errors.missingParam(name);
+  throw errors.invalidParam(name, first.message.toLowerCase());
 }

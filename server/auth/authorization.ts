@@ -275,9 +275,9 @@ export const authorizationComponent = defineComponent({
           };
         }
         if (identity.role !== 'admin') throw errors.forbidden('Forbidden: only an admin manages users');
-        if (!username) throw errors.invalidParam('username', 'is required');
+        if (!username) throw errors.missingParam('username');
         if (context.verb === 'POST') {
-          if (!password) throw errors.invalidParam('password', 'is required');
+          if (!password) throw errors.missingParam('password');
           await authorization.createUser(username, password, role ?? 'operator');
           const user = getUser.get(username) as UserRow;
           return { username, ...issue(user), source: 'moonraker', action: 'user_created' };

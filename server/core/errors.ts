@@ -1,5 +1,7 @@
 // The one catalogue of errors with stable codes; each transport translates them its own way.
 
+const MAX_MESSAGE_CHARS = 500;
+
 /** An error a client caused or should see; `status` is the HTTP status Moonraker would use. */
 export class ApiError extends Error {
   constructor(
@@ -8,7 +10,12 @@ export class ApiError extends Error {
     /** Set only where JSON-RPC must not use Moonraker's default mapping of `status`. */
     readonly rpcCode?: number,
   ) {
-    super(message);
+    // A message quotes what the client sent; a 1 MB name must not come back as a 1 MB error.
+    super(
+      message.length > MAX_MESSAGE_CHARS
+        ? `${message.slice(0, MAX_MESSAGE_CHARS)}… (${message.length} characters)`
+        : message,
+    );
     this.name = 'ApiError';
   }
 
@@ -29,8 +36,14 @@ export const RPC_INVALID_PARAMS = -32602;
 export const errors = {
   notFound: (what: string) => new ApiError(404, what),
   methodNotFound: (method: string) => new ApiError(404, `Method not found: ${method}`, RPC_METHOD_NOT_FOUND),
+  /**
+   * Moonraker raises a plain 400 for a bad argument, so JSON-RPC carries code 400 too; Fluidd toasts
+   * 4xx codes and would stay silent on -32602 (src/store/socket/actions.ts onSocketError).
+   */
   invalidParam: (name: string, problem: string) =>
-    new ApiError(400, `Invalid argument '${name}': ${problem}`, RPC_INVALID_PARAMS),
+    new ApiError(400, `Invalid argument '${name}': ${problem}`),
+  /** Moonraker's own words (common.py WebRequest._get_converted_arg). */
+  missingParam: (name: string) => new ApiError(400, `No data for argument: ${name}`),
   badRequest: (message: string) => new ApiError(400, message),
   unauthorized: () => new ApiError(401, 'Unauthorized'),
   forbidden: (message: string) => new ApiError(403, message),

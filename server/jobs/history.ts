@@ -302,11 +302,11 @@ export const historyComponent = defineComponent({
             const deleted = store.deleteAll();
             return { deleted_jobs: deleted };
           }
-          if (!uid) throw errors.invalidParam('uid', 'is required');
+          if (!uid) throw errors.missingParam('uid');
           if (!store.delete(uid)) throw errors.notFound(`Invalid job uid: ${uid}`);
           return { deleted_jobs: [uid] };
         }
-        if (!uid) throw errors.invalidParam('uid', 'is required');
+        if (!uid) throw errors.missingParam('uid');
         const row = store.row(uid);
         if (!row) throw errors.notFound(`Invalid job uid: ${uid}`);
         return { job: toJob(row) };

@@ -209,7 +209,7 @@ export const jobQueueComponent = defineComponent({
         'Adds files to the end of the queue (POST filenames) or removes jobs (DELETE job_ids or all)',
       handler: ({ filenames, reset, job_ids, all }, context) => {
         if (context.verb === 'POST') {
-          if (filenames === undefined) throw errors.invalidParam('filenames', 'is required');
+          if (filenames === undefined) throw errors.missingParam('filenames');
           return enqueue(splitList(filenames), reset ?? false);
         }
         if (rows().length === 0) return status();

@@ -476,7 +476,7 @@ export const printerComponent = defineComponent({
       runScript,
       start() {
         // The store reads heaters once a second, as Moonraker's temperature_store does.
-        sampler = host.clock.setInterval(() => {
+        const sample = () => {
           model.extruders.forEach((heater, i) => {
             dataStore.temperatures.record(
               model.extruderName(i),
@@ -491,7 +491,11 @@ export const printerComponent = defineComponent({
             model.bed.target,
             model.bed.power,
           );
-        }, 1000);
+        };
+        // Moonraker seeds every sensor with one sample at once (data_store.py _init_sensors), so a
+        // client that connects in the first second still learns which sensors have a history.
+        sample();
+        sampler = host.clock.setInterval(sample, 1000);
       },
       stop() {
         sampler?.cancel();

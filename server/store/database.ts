@@ -160,9 +160,9 @@ export const databaseComponent = defineComponent({
         if (READ_ONLY_NAMESPACES.has(namespace) || HIDDEN_NAMESPACES.has(namespace)) {
           throw errors.forbidden(`Namespace '${namespace}' is read-only`);
         }
-        if (key === undefined) throw errors.invalidParam('key', 'is required');
+        if (key === undefined) throw errors.missingParam('key');
         if (context.verb === 'POST') {
-          if (value === undefined) throw errors.invalidParam('value', 'is required');
+          if (value === undefined) throw errors.missingParam('value');
           return { namespace, key, value: database.post(namespace, key, value as Json) };
         }
         return { namespace, key, value: database.delete(namespace, key) };
