@@ -255,6 +255,7 @@ function addRoute(app: FastifyInstance, endpoint: Endpoint, api: ApiRegistry): v
           origin: `${request.protocol}://${request.host}`,
           identity: api.identify(credentialsOf(request)),
         };
+        if (typeof request.headers.range === 'string') context.range = request.headers.range;
         if (endpoint.multipart && request.isMultipart()) context.form = formParts(request);
         const result = await endpoint.call(args, context);
         // Returning the reply tells fastify a streamed body is still on its way.

@@ -166,8 +166,9 @@ export function registerFileEndpoints(host: Host, files: FileManagerService): vo
     role: 'viewer',
     transports: ['http'],
     params: rootAndPath,
-    description: 'Downloads a file; thumbnails are fetched this way',
-    handler: ({ root, '*': path }) => files.download(root, path),
+    description:
+      'Downloads a file (or one byte range of it: Range: bytes=start-end); thumbnails are fetched this way',
+    handler: ({ root, '*': path }, context) => files.download(root, path, context.range),
   });
 
   api.register({
