@@ -137,6 +137,8 @@ async function buildApp(
     reply.header('Access-Control-Allow-Origin', origin);
     reply.header('Vary', 'Origin');
     reply.header('Access-Control-Allow-Credentials', 'true');
+    // The preview reads a ranged download's total size to notice a file changed since its analysis.
+    reply.header('Access-Control-Expose-Headers', 'Content-Range');
     if (request.method === 'OPTIONS') {
       reply
         .header('Access-Control-Allow-Methods', 'GET, POST, DELETE, OPTIONS')

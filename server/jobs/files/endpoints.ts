@@ -110,6 +110,7 @@ export function registerFileEndpoints(host: Host, files: FileManagerService): vo
         layer_count: stored.layers.length,
         layers: stored.layers,
         objects: stored.objects,
+        ...(stored.analysis?.bbox ? { bbox: stored.analysis.bbox } : {}),
       };
     },
   });
