@@ -267,6 +267,29 @@ describe('analysis without slicer hints', () => {
     expect(a.filamentTotalMm).toBeCloseTo(4 + 5 * 2, 6);
   });
 
+  it("gives each layer the position, E and modes in force at its first byte, a lone reader's start", () => {
+    const a = analyseGcode(plainFile(3, { hop: true }), simple);
+    const absolute = { relativeXyz: false, relativeE: false };
+    // Layer 0 starts at `G1 Z0.3`, just after G28 and G92 E0.
+    expect(a.layers[0]?.entry).toEqual({ x: 0, y: 0, z: 0, e: 0, ...absolute });
+    // Layer 1 (Z 0.4) starts at the move down from its hop (Z 0.8), back at the square's corner.
+    expect(a.layers[1]?.entry).toEqual({ x: 50, y: 50, z: 0.8, e: 6, ...absolute });
+    expect(a.layers[2]?.entry).toEqual({ x: 50, y: 50, z: 1, e: 8, ...absolute });
+    const relative = analyseGcode(plainFile(2, { relative: true }), simple);
+    expect(relative.layers[1]?.entry).toEqual({
+      x: 50,
+      y: 50,
+      z: 0.2,
+      e: 6,
+      relativeXyz: false,
+      relativeE: true,
+    });
+    const hinted = analyseGcode(prusa, bench);
+    // This PrusaSlicer file extrudes in absolute E (M82) from G92 E0 resets, so E matters at each start.
+    for (const layer of hinted.layers) expect(layer.entry.relativeE).toBe(false);
+    expect(hinted.layers.some((layer) => layer.entry.e > 0)).toBe(true);
+  });
+
   it('counts filament the same in absolute and relative E, across G92 resets, ignoring the final retract', () => {
     const absolute = analyseGcode(plainFile(3), simple);
     const relative = analyseGcode(plainFile(3, { relative: true }), simple);

@@ -43,6 +43,20 @@ export interface BoundingBox {
  * `endByte` is the next one's `startByte`, and the last one ends at the end of the file. Bytes before
  * `layers[0].startByte` are the start G-code.
  */
+/**
+ * What a reader needs to start at a layer's first byte and get the same moves as one that read the
+ * file from the top: the toolhead and extruder positions and the G90/G91, M82/M83 modes in force there.
+ */
+export interface LayerEntry {
+  x: number;
+  y: number;
+  z: number;
+  /** Extruder position as G92 left it (absolute E files compare against it). */
+  e: number;
+  relativeXyz: boolean;
+  relativeE: boolean;
+}
+
 export interface Layer {
   /** Z of the layer's extrusions, mm. */
   z: number;
@@ -52,6 +66,8 @@ export interface Layer {
   startByte: number;
   /** Byte offset just past the layer's last line. */
   endByte: number;
+  /** The machine state at `startByte`. */
+  entry: LayerEntry;
 }
 
 /** A byte range `[start, end)` of the file. */
@@ -169,6 +185,7 @@ interface LayerBuild {
   heightHint: number;
   zHint: number;
   startByte: number;
+  entry: LayerEntry;
   extruded: boolean;
 }
 
@@ -267,6 +284,15 @@ class GcodeAnalyser implements Analyser {
   private readonly zLayers: Layer[] = [];
   private zOpen: LayerBuild | undefined;
   private lastZChangeByte = 0;
+  /** The state just before the line at lastZChangeByte, where a layer found by Z may start. */
+  private lastZChangeEntry: LayerEntry = {
+    x: 0,
+    y: 0,
+    z: 0,
+    e: 0,
+    relativeXyz: false,
+    relativeE: false,
+  };
 
   // Objects.
   private style: ObjectLabelStyle | undefined;
@@ -589,6 +615,7 @@ class GcodeAnalyser implements Analyser {
       case 28:
         // Homing: the position after it is the origin of the homed axes; its duration is unknown.
         this.flushPlanner();
+        this.zChangeAt(this.x, this.y, this.z, this.e);
         {
           // Axis letters are flags here (`G28 X Y`); none means all axes.
           let args = s.slice(i, end);
@@ -602,7 +629,6 @@ class GcodeAnalyser implements Analyser {
           if (all || hy) this.y = 0;
           if (all || hz) this.z = 0;
         }
-        this.lastZChangeByte = this.bytePos;
         return;
       case 90:
         // Marlin: G90 makes every axis absolute, E included (an earlier M83 is undone).
@@ -618,8 +644,8 @@ class GcodeAnalyser implements Analyser {
         if (!Number.isNaN(this.wX)) this.x = this.wX;
         if (!Number.isNaN(this.wY)) this.y = this.wY;
         if (!Number.isNaN(this.wZ)) {
+          this.zChangeAt(this.x, this.y, this.z, this.e);
           this.z = this.wZ;
-          this.lastZChangeByte = this.bytePos;
         }
         if (!Number.isNaN(this.wE)) this.e = this.wE;
         else if (Number.isNaN(this.wX) && Number.isNaN(this.wY) && Number.isNaN(this.wZ)) this.e = 0;
@@ -713,6 +739,7 @@ class GcodeAnalyser implements Analyser {
     const x0 = this.x;
     const y0 = this.y;
     const z0 = this.z;
+    const e0 = this.e;
     const de = this.beginMove();
     const x = this.tx;
     const y = this.ty;
@@ -723,7 +750,7 @@ class GcodeAnalyser implements Analyser {
     this.x = x;
     this.y = y;
     this.z = z;
-    if (dz > Z_EPS || dz < -Z_EPS) this.lastZChangeByte = this.bytePos;
+    if (dz > Z_EPS || dz < -Z_EPS) this.zChangeAt(x0, y0, z0, e0);
     const d = Math.sqrt(dx * dx + dy * dy + dz * dz);
     if (de > 0 && (dx !== 0 || dy !== 0)) this.extrusion(x0, y0, x, y, z);
     if (d > EPS) this.planKinematic(dx / d, dy / d, dz / d, d, de, 0);
@@ -734,6 +761,7 @@ class GcodeAnalyser implements Analyser {
     const x0 = this.x;
     const y0 = this.y;
     const z0 = this.z;
+    const e0 = this.e;
     const de = this.beginMove();
     const x = this.tx;
     const y = this.ty;
@@ -786,7 +814,7 @@ class GcodeAnalyser implements Analyser {
     this.x = x;
     this.y = y;
     this.z = z;
-    if (dz > Z_EPS || dz < -Z_EPS) this.lastZChangeByte = this.bytePos;
+    if (dz > Z_EPS || dz < -Z_EPS) this.zChangeAt(x0, y0, z0, e0);
     const planar = Math.abs(sweep) * radius;
     const d = Math.sqrt(planar * planar + dz * dz);
     if (d <= EPS) return;
@@ -860,9 +888,11 @@ class GcodeAnalyser implements Analyser {
     }
     const zl = this.zOpen;
     if (!zl || z - zl.z > Z_EPS || zl.z - z > Z_EPS) {
-      const start = zl ? Math.max(this.lastZChangeByte, zl.startByte) : this.lastZChangeByte;
+      const fromZChange = !zl || this.lastZChangeByte >= zl.startByte;
+      const start = fromZChange ? this.lastZChangeByte : zl.startByte;
+      const entry = fromZChange ? this.lastZChangeEntry : zl.entry;
       if (zl) this.closeLayer(this.zLayers, zl, start);
-      this.zOpen = { z, zHint: NaN, heightHint: NaN, startByte: start, extruded: true };
+      this.zOpen = { z, zHint: NaN, heightHint: NaN, startByte: start, entry, extruded: true };
     }
   }
 
@@ -1072,7 +1102,24 @@ class GcodeAnalyser implements Analyser {
     const open = this.hintOpen;
     if (open && !open.extruded) return;
     if (open) this.closeLayer(this.hintLayers, open, this.bytePos);
-    this.hintOpen = { z: NaN, zHint: NaN, heightHint: NaN, startByte: this.bytePos, extruded: false };
+    this.hintOpen = {
+      z: NaN,
+      zHint: NaN,
+      heightHint: NaN,
+      startByte: this.bytePos,
+      entry: this.entryHere(this.x, this.y, this.z, this.e),
+      extruded: false,
+    };
+  }
+
+  /** The line being read changes Z; a layer found by Z may start at it, from the state before it. */
+  private zChangeAt(x: number, y: number, z: number, e: number): void {
+    this.lastZChangeByte = this.bytePos;
+    this.lastZChangeEntry = this.entryHere(x, y, z, e);
+  }
+
+  private entryHere(x: number, y: number, z: number, e: number): LayerEntry {
+    return { x, y, z, e, relativeXyz: this.relXYZ, relativeE: this.relE };
   }
 
   private zHint(z: number): void {
@@ -1092,7 +1139,13 @@ class GcodeAnalyser implements Analyser {
     let height = open.heightHint;
     if (Number.isNaN(height)) height = prev && z > prev.z ? z - prev.z : z;
     if (prev) prev.endByte = open.startByte;
-    list.push({ z: roundMm(z), height: roundMm(height), startByte: open.startByte, endByte });
+    list.push({
+      z: roundMm(z),
+      height: roundMm(height),
+      startByte: open.startByte,
+      endByte,
+      entry: open.entry,
+    });
   }
 
   // ---- Objects -----------------------------------------------------------------------------------
@@ -1262,7 +1315,13 @@ function mergePrelude(layers: Layer[]): Layer[] {
   if (layers.length >= 3) {
     const [a, b, c] = layers as [Layer, Layer, Layer];
     if (b.z < a.z && c.z > b.z) {
-      const merged: Layer = { z: b.z, height: b.z, startByte: a.startByte, endByte: b.endByte };
+      const merged: Layer = {
+        z: b.z,
+        height: b.z,
+        startByte: a.startByte,
+        endByte: b.endByte,
+        entry: a.entry,
+      };
       return [merged, ...layers.slice(2)];
     }
   }

@@ -718,6 +718,40 @@ describe('file operations', () => {
     expect(logs.status).toBe(403);
   });
 
+  it('serves one byte range of a file with 206 and Content-Range, and the whole file with Accept-Ranges', async () => {
+    await upload('ranged.gcode', PRUSA);
+    const whole = await http('/server/files/gcodes/ranged.gcode');
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('accept-ranges')).toBe('bytes');
+    const part = await http('/server/files/gcodes/ranged.gcode', { headers: { range: 'bytes=100-199' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 100-199/${PRUSA.length}`);
+    expect(part.headers.get('content-length')).toBe('100');
+    expect((part.body as Buffer).equals(PRUSA.subarray(100, 200))).toBe(true);
+    const tail = await http('/server/files/gcodes/ranged.gcode', { headers: { range: 'bytes=-50' } });
+    expect(tail.status).toBe(206);
+    expect((tail.body as Buffer).equals(PRUSA.subarray(PRUSA.length - 50))).toBe(true);
+    const open = await http('/server/files/gcodes/ranged.gcode', {
+      headers: { range: `bytes=${PRUSA.length - 10}-` },
+    });
+    expect((open.body as Buffer).equals(PRUSA.subarray(PRUSA.length - 10))).toBe(true);
+  });
+
+  it('answers 416 with the file size and the reason for a range it cannot serve', async () => {
+    await upload('ranged.gcode', PRUSA);
+    const size = PRUSA.length;
+    for (const [range, message] of [
+      [`bytes=${size}-`, `Range 'bytes=${size}-' starts at or past the end of the file (${size} bytes)`],
+      ['bytes=50-10', "Range 'bytes=50-10' ends before it starts"],
+      ['bytes=x-y', "Range 'bytes=x-y': 'x-y' is not start-end, start- or -suffix"],
+    ] as const) {
+      const reply = await http('/server/files/gcodes/ranged.gcode', { headers: { range } });
+      expect(reply.status).toBe(416);
+      expect(reply.headers.get('content-range')).toBe(`bytes */${size}`);
+      expect(reply.body.error.message).toBe(`gcodes/ranged.gcode: ${message}`);
+    }
+  });
+
   it('refuses a download path that escapes the root', async () => {
     const reply = await http('/server/files/gcodes/..%2F..%2Fetc%2Fpasswd');
     expect(reply.status).toBe(400);

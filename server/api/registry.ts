@@ -54,6 +54,8 @@ export interface RequestContext {
   remoteAddress: string;
   /** HTTP only: `proto://host[:port]` as the client addressed the daemon, for Location headers. */
   origin?: string;
+  /** HTTP only: the request's Range header, for downloads of part of a file. */
+  range?: string;
   /** HTTP only, for endpoints declared `multipart: true` and called with a multipart body. */
   form?: AsyncIterable<FormPart>;
   /** The caller, when an authenticator is installed; null when it could not be identified. */

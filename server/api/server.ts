@@ -137,6 +137,8 @@ async function buildApp(
     reply.header('Access-Control-Allow-Origin', origin);
     reply.header('Vary', 'Origin');
     reply.header('Access-Control-Allow-Credentials', 'true');
+    // The preview reads a ranged download's total size to notice a file changed since its analysis.
+    reply.header('Access-Control-Expose-Headers', 'Content-Range');
     if (request.method === 'OPTIONS') {
       reply
         .header('Access-Control-Allow-Methods', 'GET, POST, DELETE, OPTIONS')
@@ -255,6 +257,7 @@ function addRoute(app: FastifyInstance, endpoint: Endpoint, api: ApiRegistry): v
           origin: `${request.protocol}://${request.host}`,
           identity: api.identify(credentialsOf(request)),
         };
+        if (typeof request.headers.range === 'string') context.range = request.headers.range;
         if (endpoint.multipart && request.isMultipart()) context.form = formParts(request);
         const result = await endpoint.call(args, context);
         // Returning the reply tells fastify a streamed body is still on its way.

@@ -62,7 +62,7 @@ export interface UiRig {
 
 export async function startRig(
   options: {
-    files?: Record<string, string> /** Appended to the daemon's config. */;
+    /** Appended to the daemon's config. */
     configToml?: string;
   } = {},
 ): Promise<UiRig> {
@@ -74,7 +74,7 @@ export async function startRig(
     configToml: `[virtual_printer]\nboot_ms = 0\n${options.configToml ?? ''}`,
   });
   const port = Number(new URL(daemon.url).port);
-  const server = await startUiServer({ dir, apiPort: port, files: options.files });
+  const server = await startUiServer({ dir, apiPort: port });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const rpc = await RpcClient.connect(daemon.wsUrl);
   const pages: Page[] = [];

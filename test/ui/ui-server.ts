@@ -1,7 +1,6 @@
 // Serves a built UI folder with registerUiRoutes and passes the API (HTTP and the websocket) through to a
 // running daemon, so the browser sees one origin, as it will when the daemon serves the UI itself.
 // The pass-through can be cut to test what the UI does when the connection drops.
-import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import Fastify from 'fastify';
@@ -15,13 +14,8 @@ export interface UiServer {
   close(): Promise<void>;
 }
 
-export async function startUiServer(options: {
-  dir: string;
-  apiPort: number;
-  /** URL path → file on disk, answered here instead of by the daemon (G-code for the preview tests). */
-  files?: Record<string, string>;
-}): Promise<UiServer> {
-  const { dir, apiPort, files = {} } = options;
+export async function startUiServer(options: { dir: string; apiPort: number }): Promise<UiServer> {
+  const { dir, apiPort } = options;
   const sockets = new Set<Socket>();
   let refusing = false;
 
@@ -44,11 +38,7 @@ export async function startUiServer(options: {
     serverFactory: (handler) =>
       createServer((req, res) => {
         const path = (req.url ?? '/').split('?')[0] ?? '/';
-        const local = files[decodeURIComponent(path)];
-        if (local) {
-          res.writeHead(200, { 'content-type': 'text/plain', 'content-length': statSync(local).size });
-          createReadStream(local).pipe(res);
-        } else if (isApiPath(path)) proxy(req, res);
+        if (isApiPath(path)) proxy(req, res);
         else handler(req, res);
       }),
   });

@@ -1,32 +1,40 @@
-// Turns G-code into extrusion segments grouped by layer, with each segment's byte offset in the file so a
-// print's file position says which part is printed. Pure (no DOM, no Node), so the worker and tests share it.
+// Turns the bytes of a run of layers into extrusion segments, each with its byte offset in the file so a
+// print's file position says which part is printed. The layer index (server.files.layers) says where
+// each layer starts and what state the machine is in there, so one layer's bytes can be read alone.
+// Pure (no DOM, no Node), so the worker and tests share it.
 import { utf8ByteLength } from '../../gcode/bytes.ts';
 import { parseLine } from '../../gcode/line.ts';
 
-export interface LayerData {
+/** Where a layer sits in the file, from the layer index. */
+export interface LayerSpan {
   index: number;
   /** Height of the layer's extrusions, mm. */
   z: number;
-  /** Byte offset of the layer's first extruding line. */
+  /** Byte offset of the layer's first line. */
   startByte: number;
+  /** Byte offset just past its last line. */
+  endByte: number;
+}
+
+/** Positions and modes in force at a layer's first byte (the index's `entry`). */
+export interface MachineEntry {
+  x: number;
+  y: number;
+  z: number;
+  e: number;
+  relativeXyz: boolean;
+  relativeE: boolean;
+}
+
+export interface LayerData extends LayerSpan {
   /** Segments as x1 y1 z1 x2 y2 z2, mm. */
   positions: Float32Array;
   /** Byte offset of the line that made each segment. */
   offsets: Uint32Array;
 }
 
-export interface ParseSummary {
-  layerCount: number;
-  segments: number;
-  lines: number;
-  bytes: number;
-  /** min x, y, z, max x, y, z of the extrusions. */
-  bbox: [number, number, number, number, number, number];
-}
-
 /** Arcs are drawn as chords of at most this length, mm. */
 const ARC_SEGMENT_MM = 1;
-const Z_EPSILON = 1e-4;
 
 class Growable {
   positions = new Float32Array(6 * 1024);
@@ -55,34 +63,42 @@ class Growable {
 }
 
 /**
- * Feed text in chunks (`push`), get finished layers from `onLayer`; `finish` flushes the last one.
- * Tracks G90/G91, M82/M83 and G92 so absolute and relative files both come out right.
+ * Reads the bytes of consecutive layers: feed the text from the first layer's `startByte` in chunks
+ * (`push`), then `finish` gives one LayerData per span, in order. Starts from the first layer's
+ * entry state and tracks G90/G91, M82/M83, G92 and G28 as the server's analysis does, so a layer
+ * read alone gives the same segments as the whole file read from the top.
  */
 export class GcodeLayerParser {
-  private x = 0;
-  private y = 0;
-  private z = 0;
-  private e = 0;
-  private absolute = true;
-  private absoluteE = true;
+  private x: number;
+  private y: number;
+  private z: number;
+  private e: number;
+  private absolute: boolean;
+  private absoluteE: boolean;
   private rest = '';
-  private byte = 0;
-  private lines = 0;
-  private segments = 0;
-  private layer: Growable | null = null;
-  private layerZ = Number.NaN;
-  private layerStart = 0;
-  private layerIndex = 0;
-  private readonly bbox: [number, number, number, number, number, number] = [
-    Infinity,
-    Infinity,
-    Infinity,
-    -Infinity,
-    -Infinity,
-    -Infinity,
-  ];
+  private byte: number;
+  private span = 0;
+  private readonly built: Growable[];
 
-  constructor(private readonly onLayer: (layer: LayerData) => void) {}
+  constructor(
+    private readonly spans: readonly LayerSpan[],
+    entry: MachineEntry,
+  ) {
+    if (spans.length === 0) throw new Error('GcodeLayerParser needs at least one layer');
+    for (let i = 1; i < spans.length; i++) {
+      if (spans[i]!.startByte !== spans[i - 1]!.endByte) {
+        throw new Error(`Layers ${spans[i - 1]!.index} and ${spans[i]!.index} are not next to each other`);
+      }
+    }
+    this.byte = spans[0]!.startByte;
+    this.x = entry.x;
+    this.y = entry.y;
+    this.z = entry.z;
+    this.e = entry.e;
+    this.absolute = !entry.relativeXyz;
+    this.absoluteE = !entry.relativeE;
+    this.built = spans.map(() => new Growable());
+  }
 
   push(text: string): void {
     const data = this.rest + text;
@@ -96,25 +112,24 @@ export class GcodeLayerParser {
     this.rest = data.slice(start);
   }
 
-  finish(): ParseSummary {
+  finish(): LayerData[] {
     if (this.rest) this.line(this.rest);
     this.rest = '';
-    this.flush();
-    const found = this.segments > 0;
-    return {
-      layerCount: this.layerIndex,
-      segments: this.segments,
-      lines: this.lines,
-      bytes: this.byte,
-      bbox: found ? this.bbox : [0, 0, 0, 0, 0, 0],
-    };
+    return this.spans.map((span, i) => {
+      const layer = this.built[i]!;
+      return {
+        ...span,
+        positions: layer.positions.slice(0, layer.count * 6),
+        offsets: layer.offsets.slice(0, layer.count),
+      };
+    });
   }
 
   private line(raw: string): void {
     const offset = this.byte;
     // +1 for the newline; a file with CRLF keeps the \r inside `raw`, counted by the length.
     this.byte += utf8ByteLength(raw) + 1;
-    this.lines++;
+    while (this.span < this.spans.length - 1 && offset >= this.spans[this.span]!.endByte) this.span++;
     const first = raw.charCodeAt(0);
     // Fast path: comment-only and blank lines (a third of a sliced file) need no lexing.
     if (raw.length === 0 || first === 59 /* ; */) return;
@@ -144,17 +159,23 @@ export class GcodeLayerParser {
         break;
       case 'G92': {
         const num = (key: string) => (typeof params[key] === 'number' ? (params[key] as number) : undefined);
-        this.x = num('X') ?? this.x;
-        this.y = num('Y') ?? this.y;
-        this.z = num('Z') ?? this.z;
-        this.e = num('E') ?? this.e;
+        const [x, y, z, e] = [num('X'), num('Y'), num('Z'), num('E')];
+        this.x = x ?? this.x;
+        this.y = y ?? this.y;
+        this.z = z ?? this.z;
+        // A bare G92 resets E, as the analysis (and so the index's entry states) counts it.
+        this.e = e ?? (x === undefined && y === undefined && z === undefined ? 0 : this.e);
         break;
       }
-      case 'G28':
-        this.x = 0;
-        this.y = 0;
-        this.z = 0;
+      case 'G28': {
+        // Axis letters are flags (`G28 X Y`); none means all, as in the analysis.
+        const named = ['X', 'Y', 'Z'].filter((axis) => axis in params);
+        const all = named.length === 0;
+        if (all || named.includes('X')) this.x = 0;
+        if (all || named.includes('Y')) this.y = 0;
+        if (all || named.includes('Z')) this.z = 0;
         break;
+      }
     }
   }
 
@@ -180,40 +201,13 @@ export class GcodeLayerParser {
     }
     const moved = nx !== this.x || ny !== this.y;
     if (extruding && moved) {
-      if (Number.isNaN(this.layerZ) || Math.abs(nz - this.layerZ) > Z_EPSILON) {
-        this.flush();
-        this.layer = new Growable();
-        this.layerZ = nz;
-        this.layerStart = offset;
-      }
-      const layer = this.layer!;
+      const layer = this.built[this.span]!;
       if (command === 'G2' || command === 'G3') this.arc(layer, command === 'G2', params, nx, ny, nz, offset);
-      else this.segment(layer, this.x, this.y, this.z, nx, ny, nz, offset);
+      else layer.push(this.x, this.y, this.z, nx, ny, nz, offset);
     }
     this.x = nx;
     this.y = ny;
     this.z = nz;
-  }
-
-  private segment(
-    layer: Growable,
-    x1: number,
-    y1: number,
-    z1: number,
-    x2: number,
-    y2: number,
-    z2: number,
-    offset: number,
-  ): void {
-    layer.push(x1, y1, z1, x2, y2, z2, offset);
-    this.segments++;
-    const b = this.bbox;
-    if (x2 < b[0]) b[0] = x2;
-    if (y2 < b[1]) b[1] = y2;
-    if (z2 < b[2]) b[2] = z2;
-    if (x2 > b[3]) b[3] = x2;
-    if (y2 > b[4]) b[4] = y2;
-    if (z2 > b[5]) b[5] = z2;
   }
 
   /** G2 (clockwise) / G3 with I J (centre offsets) or R (radius), as chords. */
@@ -235,7 +229,7 @@ export class GcodeLayerParser {
       const dy = ny - this.y;
       const d = Math.hypot(dx, dy);
       if (d === 0 || d > 2 * Math.abs(r)) {
-        this.segment(layer, this.x, this.y, this.z, nx, ny, nz, offset);
+        layer.push(this.x, this.y, this.z, nx, ny, nz, offset);
         return;
       }
       const h = Math.sqrt(r * r - (d / 2) ** 2) * ((clockwise ? 1 : -1) * Math.sign(r));
@@ -262,24 +256,11 @@ export class GcodeLayerParser {
       const x = i === steps ? nx : cx + radius * Math.cos(angle);
       const y = i === steps ? ny : cy + radius * Math.sin(angle);
       const z = this.z + (nz - this.z) * t;
-      this.segment(layer, px, py, pz, x, y, z, offset);
+      layer.push(px, py, pz, x, y, z, offset);
       px = x;
       py = y;
       pz = z;
     }
-  }
-
-  private flush(): void {
-    const layer = this.layer;
-    if (!layer || layer.count === 0) return;
-    this.onLayer({
-      index: this.layerIndex++,
-      z: this.layerZ,
-      startByte: this.layerStart,
-      positions: layer.positions.slice(0, layer.count * 6),
-      offsets: layer.offsets.slice(0, layer.count),
-    });
-    this.layer = null;
   }
 }
 

@@ -1,7 +1,7 @@
 // The G-code preview page, loaded only when opened: the file is parsed in a worker while layers appear;
 // the current layer follows the print, printed and remaining parts in different colours, objects can be
 // excluded during a print, and a 2D layer view stands in where WebGL is missing.
-import { useComputed, useSignal, useSignalEffect } from '@preact/signals';
+import { batch, useComputed, useSignal, useSignalEffect } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { fileUrl } from '../api/endpoint.ts';
 import { rpc } from '../api/session.ts';
@@ -12,11 +12,12 @@ import { resolvedTheme } from '../state/settings.ts';
 import { perform } from '../state/toasts.ts';
 import { ActionButton, Empty, Panel, Spinner } from '../widgets/common.tsx';
 import { confirm } from '../widgets/confirm.tsx';
-import { type LayerData, layerAt, segmentsBefore } from './parse.ts';
+import { type Chunk, chunksFor, layersInView, toEvict, withinBudget } from './layer-plan.ts';
+import { type LayerData, type LayerSpan, layerAt, type MachineEntry, segmentsBefore } from './parse.ts';
 import type { PreviewColours, PreviewViewer, PrintObject } from './viewer.ts';
 import { Viewer2d } from './viewer2d.ts';
 import { Viewer3d } from './viewer3d.ts';
-import type { WorkerReply } from './worker.ts';
+import type { ChunkRequest, WorkerReply } from './worker.ts';
 
 declare const PREVIEW_WORKER_URL: string;
 
@@ -49,13 +50,70 @@ function webglAvailable(): boolean {
   }
 }
 
+/** What server.files.layers answers (Brim's layer index, built when the file was analysed). */
+interface LayerIndexReply {
+  filename: string;
+  size: number;
+  layers: {
+    index: number;
+    z: number;
+    start_byte: number;
+    end_byte: number;
+    entry: { x: number; y: number; z: number; e: number; relative_xyz: boolean; relative_e: boolean };
+  }[];
+  bbox?: { min: [number, number, number]; max: [number, number, number] };
+}
+
+interface IndexedLayer extends LayerSpan {
+  entry: MachineEntry;
+}
+
+const SHOW_REMAINING_KEY = 'brim.preview.remaining';
+
+/** Range requests on their way at once: one parsing while the next downloads. */
+const MAX_IN_FLIGHT = 2;
+
 interface LoadStatus {
   state: 'idle' | 'loading' | 'done' | 'error';
-  bytes: number;
-  total: number;
-  parseMs: number;
+  /** G-code bytes fetched for this file so far, of `size`. */
+  fetched: number;
+  size: number;
+  /** How long the last round of fetching took, from the first request to the last layer in view. */
+  loadMs: number;
+  /** Layers and segments held. */
+  held: number;
   segments: number;
+  /** The layers in view did not all fit in the memory budget. */
+  trimmed: boolean;
   message: string;
+}
+
+const IDLE: LoadStatus = {
+  state: 'idle',
+  fetched: 0,
+  size: 0,
+  loadMs: 0,
+  held: 0,
+  segments: 0,
+  trimmed: false,
+  message: '',
+};
+
+/** One open file: its worker and viewer, the layers held and the requests on their way. */
+interface Session {
+  view: PreviewViewer;
+  worker: Worker;
+  path: string;
+  size: number;
+  layers: IndexedLayer[];
+  loaded: Map<number, LayerData>;
+  inFlight: Map<number, Chunk>;
+  nextId: number;
+  fetched: number;
+  /** When the current round of fetching started (performance.now()). */
+  roundStart: number;
+  fitted: boolean;
+  failed: boolean;
 }
 
 function FilePicker({ value, onPick }: { value: string; onPick: (file: string) => void }) {
@@ -93,39 +151,98 @@ export default function PreviewView() {
   const file = useComputed(() => chosen.value || jobFile.value);
   const mode = useSignal<'3d' | '2d'>(query.get('view') !== '2d' && webglAvailable() ? '3d' : '2d');
   const follow = useSignal(true);
-  const showRemaining = useSignal(true);
+  // Per browser, like the theme: whether layers not printed yet are drawn (and so fetched).
+  const showRemaining = useSignal(localStorage.getItem(SHOW_REMAINING_KEY) !== 'no');
   const top = useSignal(-1);
-  const layerCount = useSignal(0);
-  const status = useSignal<LoadStatus>({
-    state: 'idle',
-    bytes: 0,
-    total: 0,
-    parseMs: 0,
-    segments: 0,
-    message: '',
-  });
+  const index = useSignal<IndexedLayer[] | null>(null);
+  const status = useSignal<LoadStatus>(IDLE);
   const stage = useRef<HTMLDivElement>(null);
-  const viewer = useRef<PreviewViewer | null>(null);
-  const layers = useRef<LayerData[]>([]);
+  const session = useRef<Session | null>(null);
 
+  const layerCount = useComputed(() => index.value?.length ?? 0);
   const printingThis = useComputed(
     () => jobActive.value && file.value !== '' && file.value === jobFile.value,
   );
   const position = useComputed(() => (printingThis.value ? (virtualSdcard.value?.file_position ?? 0) : -1));
-  const current = useComputed(() => {
-    layerCount.value;
-    return position.value >= 0 ? layerAt(layers.current, position.value) : -1;
+  // The index says where every layer starts, so the current layer is known before any is fetched.
+  const current = useComputed(() =>
+    position.value >= 0 && index.value ? layerAt(index.value, position.value) : -1,
+  );
+  // Following a print, everything still to come is drawn dimmed above it (when asked for).
+  const viewTop = useComputed(() =>
+    follow.value && current.value >= 0 && showRemaining.value ? layerCount.value - 1 : top.value,
+  );
+  // The layers in view, most wanted first.
+  const inView = useComputed(() => {
+    const layers = index.value;
+    if (!layers || layers.length === 0) return [];
+    const now = current.value;
+    let highest = viewTop.value;
+    // 3D hides what is not printed yet unless asked to show it; 2D shows the layer being printed.
+    if (now >= 0 && (mode.value === '2d' || !showRemaining.value)) highest = Math.min(highest, now);
+    const focus = now >= 0 ? Math.min(now, highest) : highest;
+    return layersInView({ mode: mode.value, focus, top: highest });
   });
+  // What of it fits in the memory budget.
+  const wanted = useComputed(() => (index.value ? withinBudget(index.value, inView.value) : []));
+
+  /** Sends what the view lacks, drops what the budget cannot keep, and says where loading stands. */
+  const pump = () => {
+    const open = session.current;
+    if (!open || open.failed || !index.peek()) return;
+    const order = wanted.peek();
+    const coming = new Set<number>();
+    for (const chunk of open.inFlight.values()) for (let i = chunk.first; i <= chunk.last; i++) coming.add(i);
+    const chunks = chunksFor(open.layers, order, (i) => open.loaded.has(i) || coming.has(i));
+    const previous = status.peek();
+    const wasLoading = previous.state === 'loading';
+    for (const chunk of chunks) {
+      if (open.inFlight.size >= MAX_IN_FLIGHT) break;
+      if (!wasLoading && open.inFlight.size === 0) open.roundStart = performance.now();
+      const id = open.nextId++;
+      open.inFlight.set(id, chunk);
+      const spans = open.layers.slice(chunk.first, chunk.last + 1);
+      const request: ChunkRequest = {
+        type: 'chunk',
+        id,
+        // Made afresh each time: it carries the access token, which is refreshed now and then.
+        url: new URL(fileUrl(`gcodes/${open.path}`), location.href).toString(),
+        size: open.size,
+        layers: spans.map(({ index, z, startByte, endByte }) => ({ index, z, startByte, endByte })),
+        entry: spans[0]!.entry,
+      };
+      open.worker.postMessage(request);
+    }
+    const keep = new Set(order);
+    const evict = toEvict(open.layers, open.loaded.keys(), keep, order[0] ?? 0);
+    if (evict.length > 0) {
+      for (const i of evict) open.loaded.delete(i);
+      open.view.removeLayers(evict);
+    }
+    let segments = 0;
+    for (const layer of open.loaded.values()) segments += layer.offsets.length;
+    const missing = order.some((i) => !open.loaded.has(i));
+    status.value = {
+      state: missing ? 'loading' : 'done',
+      fetched: open.fetched,
+      size: open.size,
+      loadMs: !missing && wasLoading ? performance.now() - open.roundStart : previous.loadMs,
+      held: open.loaded.size,
+      segments,
+      trimmed: order.length < inView.peek().length,
+      message: '',
+    };
+  };
 
   // Load: a new viewer and a new worker per file and mode; both go when the page or the file changes.
   useEffect(() => {
     const host = stage.current;
     const path = file.value;
-    layers.current = [];
-    layerCount.value = 0;
+    index.value = null;
     top.value = -1;
+    session.current = null;
     if (!host || !path) {
-      status.value = { ...status.peek(), state: 'idle' };
+      status.value = IDLE;
       return;
     }
     const theme = resolvedTheme.peek();
@@ -147,55 +264,101 @@ export default function PreviewView() {
       mode.value = '2d';
       return;
     }
-    viewer.current = view;
     const bed = toolhead.peek();
     const min = (bed?.axis_minimum ?? [0, 0]) as number[];
     const max = (bed?.axis_maximum ?? [220, 220]) as number[];
     view.setBed([min[0] ?? 0, min[1] ?? 0], [max[0] ?? 220, max[1] ?? 220]);
-    status.value = { state: 'loading', bytes: 0, total: 0, parseMs: 0, segments: 0, message: '' };
-    const worker = new Worker(PREVIEW_WORKER_URL);
-    let fitted = false;
-    worker.onmessage = (event: MessageEvent<WorkerReply>) => {
-      const reply = event.data;
-      if (reply.type === 'layers') {
-        const atEnd = top.peek() === layerCount.peek() - 1;
-        layers.current.push(...reply.layers);
-        view.addLayers(reply.layers);
-        layerCount.value = layers.current.length;
-        if (atEnd || top.peek() < 0) top.value = layers.current.length - 1;
-        if (!fitted) {
-          view.fit(extent(reply.layers[0]!.positions));
-          fitted = true;
-        }
-      } else if (reply.type === 'progress') {
-        status.value = { ...status.peek(), bytes: reply.bytes, total: reply.total };
-      } else if (reply.type === 'done') {
-        view.fit(reply.bbox);
-        status.value = {
-          state: 'done',
-          bytes: reply.bytes,
-          total: reply.bytes,
-          parseMs: reply.parseMs,
-          segments: reply.segments,
-          message: '',
-        };
-        worker.terminate();
-      } else {
-        status.value = { ...status.peek(), state: 'error', message: reply.message };
-        worker.terminate();
-      }
+    status.value = { ...IDLE, state: 'loading' };
+    const open: Session = {
+      view,
+      worker: new Worker(PREVIEW_WORKER_URL),
+      path,
+      size: 0,
+      layers: [],
+      loaded: new Map(),
+      inFlight: new Map(),
+      nextId: 1,
+      fetched: 0,
+      roundStart: performance.now(),
+      fitted: false,
+      failed: false,
     };
-    worker.postMessage({ type: 'load', url: new URL(fileUrl(`gcodes/${path}`), location.href).toString() });
+    session.current = open;
+    const fail = (message: string) => {
+      open.failed = true;
+      status.value = { ...status.peek(), state: 'error', message };
+    };
+    open.worker.onmessage = (event: MessageEvent<WorkerReply>) => {
+      const reply = event.data;
+      open.inFlight.delete(reply.id);
+      if (reply.type === 'error') {
+        fail(reply.message);
+        return;
+      }
+      open.fetched += reply.bytes;
+      for (const layer of reply.layers) open.loaded.set(layer.index, layer);
+      view.addLayers(reply.layers);
+      if (!open.fitted) {
+        const drawn = reply.layers.find((l) => l.positions.length > 0);
+        if (drawn) {
+          view.fit(extent(drawn.positions));
+          open.fitted = true;
+        }
+      }
+      pump();
+    };
+    rpc
+      .query<LayerIndexReply>('server.files.layers', { filename: path })
+      .then((reply) => {
+        if (session.current !== open) return;
+        open.size = reply.size;
+        open.layers = reply.layers.map((l) => ({
+          index: l.index,
+          z: l.z,
+          startByte: l.start_byte,
+          endByte: l.end_byte,
+          entry: {
+            x: l.entry.x,
+            y: l.entry.y,
+            z: l.entry.z,
+            e: l.entry.e,
+            relativeXyz: l.entry.relative_xyz,
+            relativeE: l.entry.relative_e,
+          },
+        }));
+        if (reply.bbox) {
+          view.fit([...reply.bbox.min, ...reply.bbox.max]);
+          open.fitted = true;
+        }
+        if (open.layers.length === 0) {
+          fail('No layers found in this file: nothing to preview');
+          return;
+        }
+        batch(() => {
+          index.value = open.layers;
+          top.value = open.layers.length - 1;
+        });
+      })
+      .catch((error: unknown) => {
+        if (session.current !== open) return;
+        fail(`Cannot load the G-code: ${error instanceof Error ? error.message : String(error)}`);
+      });
     return () => {
-      worker.terminate();
+      open.worker.terminate();
       view.dispose();
-      viewer.current = null;
+      if (session.current === open) session.current = null;
     };
   }, [file.value, mode.value]);
 
+  // Whenever the layers in view change (slider, print progress, mode), fetch what is missing.
+  useSignalEffect(() => {
+    wanted.value;
+    pump();
+  });
+
   useSignalEffect(() => {
     const theme = resolvedTheme.value;
-    viewer.current?.setColours(colours(theme));
+    session.current?.view.setColours(colours(theme));
   });
 
   // Follow the print: the slider moves with the current layer unless the user took it elsewhere.
@@ -206,11 +369,11 @@ export default function PreviewView() {
 
   useSignalEffect(() => {
     const layer = current.value;
-    const data = layer >= 0 ? layers.current[layer] : undefined;
-    // Following a print, everything still to come is drawn dimmed above it (when asked for).
-    const following = follow.value && layer >= 0;
-    viewer.current?.setState({
-      top: following && showRemaining.value ? layerCount.value - 1 : top.value,
+    // Read so the printed part is drawn once the current layer's data has arrived.
+    status.value;
+    const data = layer >= 0 ? session.current?.loaded.get(layer) : undefined;
+    session.current?.view.setState({
+      top: viewTop.value,
       current: layer,
       printedInCurrent: data ? segmentsBefore(data.offsets, position.value) : 0,
       showRemaining: showRemaining.value,
@@ -224,11 +387,11 @@ export default function PreviewView() {
       ...o,
       excluded: excluded.has(o.name),
     }));
-    viewer.current?.setObjects?.(printingThis.value ? objects : []);
+    session.current?.view.setObjects?.(printingThis.value ? objects : []);
   });
 
   const s = status.value;
-  const layer = layers.current[top.value];
+  const layer = index.value?.[top.value];
   const objects = excludeObject.value?.objects ?? [];
   const excluded = new Set(excludeObject.value?.excluded_objects ?? []);
 
@@ -263,8 +426,10 @@ export default function PreviewView() {
           class={`preview-stage ${file.value ? '' : 'hidden'}`}
           data-testid="preview-stage"
           data-state={s.state}
-          data-parse-ms={s.state === 'done' ? Math.round(s.parseMs) : undefined}
+          data-parse-ms={s.state === 'done' ? Math.round(s.loadMs) : undefined}
           data-layers={layerCount.value}
+          data-held-layers={s.held}
+          data-fetched-bytes={s.fetched}
           data-segments={s.segments || undefined}
           data-current-layer={current.value}
           data-mode={mode.value}
@@ -301,18 +466,20 @@ export default function PreviewView() {
               <input
                 type="checkbox"
                 checked={showRemaining.value}
-                onChange={(e) => (showRemaining.value = (e.target as HTMLInputElement).checked)}
+                onChange={(e) => {
+                  showRemaining.value = (e.target as HTMLInputElement).checked;
+                  localStorage.setItem(SHOW_REMAINING_KEY, showRemaining.value ? 'yes' : 'no');
+                }}
               />
               Show what is left
             </label>
             <span class="muted preview-status" role="status">
               {s.state === 'loading' ? (
                 <>
-                  <Spinner /> Parsing {bytes(s.bytes)}
-                  {s.total ? ` of ${bytes(s.total)}` : ''}…
+                  <Spinner /> Fetching layers… {bytes(s.fetched)} so far
                 </>
               ) : s.state === 'done' ? (
-                `${bytes(s.bytes)} parsed in ${s.parseMs < 1000 ? `${Math.round(s.parseMs)} ms` : duration(s.parseMs / 1000)}, ${s.segments.toLocaleString()} moves`
+                `${s.held} layers held, ${bytes(s.fetched)} of ${bytes(s.size)} fetched, last in ${s.loadMs < 1000 ? `${Math.round(s.loadMs)} ms` : duration(s.loadMs / 1000)}, ${s.segments.toLocaleString()} moves${s.trimmed ? ' · only the layers nearest this one: the rest exceed the memory budget' : ''}`
               ) : s.state === 'error' ? (
                 <span class="error-text">{s.message}</span>
               ) : null}

@@ -31,7 +31,10 @@ export interface PreviewViewer {
   setColours(colours: PreviewColours): void;
   setBed(min: [number, number], max: [number, number]): void;
   fit(bbox: [number, number, number, number, number, number]): void;
+  /** Layers by their index in the file; the preview adds only the ones in view. */
   addLayers(layers: LayerData[]): void;
+  /** Drops layers no longer in view (memory is bounded). */
+  removeLayers(indices: readonly number[]): void;
   setState(state: ViewState): void;
   setObjects?(objects: PrintObject[]): void;
   dispose(): void;

@@ -1,11 +1,11 @@
-// The 2D fallback: one layer from above on a canvas (the previous one faint), the bed, and the print's
-// objects, which can be clicked to exclude them. Used where WebGL is missing, or by choice.
+// The 2D fallback: one layer from above on a canvas, the bed, and the print's objects, which can be
+// clicked to exclude them. Used where WebGL is missing, or by choice; it needs only that layer's bytes.
 import type { LayerData } from './parse.ts';
 import type { PreviewColours, PreviewViewer, PrintObject, ViewState } from './viewer.ts';
 
 export class Viewer2d implements PreviewViewer {
   private readonly canvas = document.createElement('canvas');
-  private readonly layers: LayerData[] = [];
+  private readonly layers = new Map<number, LayerData>();
   private colours: PreviewColours;
   private bed: { min: [number, number]; max: [number, number] } = { min: [0, 0], max: [220, 220] };
   /** The area drawn: the bed until the model's extent is known. */
@@ -50,7 +50,12 @@ export class Viewer2d implements PreviewViewer {
   }
 
   addLayers(layers: LayerData[]): void {
-    this.layers.push(...layers);
+    for (const layer of layers) this.layers.set(layer.index, layer);
+    this.render();
+  }
+
+  removeLayers(indices: readonly number[]): void {
+    for (const index of indices) this.layers.delete(index);
     this.render();
   }
 
@@ -138,12 +143,12 @@ export class Viewer2d implements PreviewViewer {
       ctx.stroke();
       ctx.globalAlpha = 1;
     };
-    strokeLayer(this.layers[shown - 1], this.colours.remaining, 0.5);
+    const layer = this.layers.get(shown);
     if (current >= 0 && shown === current) {
-      strokeLayer(this.layers[shown], this.colours.remaining, 0.9);
-      strokeLayer(this.layers[shown], this.colours.current, 1, 0, printedInCurrent);
+      strokeLayer(layer, this.colours.remaining, 0.9);
+      strokeLayer(layer, this.colours.current, 1, 0, printedInCurrent);
     } else {
-      strokeLayer(this.layers[shown], current >= 0 ? this.colours.printed : this.colours.current, 1);
+      strokeLayer(layer, current >= 0 ? this.colours.printed : this.colours.current, 1);
     }
 
     ctx.font = `${12 * ratio}px system-ui, sans-serif`;

@@ -25,7 +25,7 @@ export class Viewer3d implements PreviewViewer {
   private readonly scene = new Scene();
   private readonly camera = new PerspectiveCamera(40, 1, 0.5, 5000);
   private readonly controls: OrbitControls;
-  private readonly layers: Layer[] = [];
+  private readonly layers = new Map<number, Layer>();
   private readonly materials: Record<'printed' | 'current' | 'remaining', LineBasicMaterial>;
   private readonly bedMaterial: LineBasicMaterial;
   private bed: LineSegments | null = null;
@@ -119,12 +119,28 @@ export class Viewer3d implements PreviewViewer {
 
   addLayers(layers: LayerData[]): void {
     for (const data of layers) {
+      if (this.layers.has(data.index)) continue;
       const geometry = new BufferGeometry();
       geometry.setAttribute('position', new BufferAttribute(data.positions, 3));
       const lines = new LineSegments(geometry, this.materials.printed);
       lines.frustumCulled = false;
       this.scene.add(lines);
-      this.layers.push({ data, geometry, lines });
+      this.layers.set(data.index, { data, geometry, lines });
+    }
+    this.apply();
+  }
+
+  removeLayers(indices: readonly number[]): void {
+    for (const index of indices) {
+      const layer = this.layers.get(index);
+      if (!layer) continue;
+      if (this.progress.geometry.getAttribute('position') === layer.geometry.getAttribute('position')) {
+        this.progress.geometry.deleteAttribute('position');
+        this.progress.visible = false;
+      }
+      this.scene.remove(layer.lines);
+      layer.geometry.dispose();
+      this.layers.delete(index);
     }
     this.apply();
   }
@@ -139,6 +155,7 @@ export class Viewer3d implements PreviewViewer {
     const printing = current >= 0;
     this.progress.visible = false;
     this.layers.forEach((layer, i) => {
+      // Map.forEach gives (value, key): `i` is the layer's index in the file.
       const lines = layer.lines;
       if (!printing) {
         lines.visible = i <= top;
@@ -151,7 +168,7 @@ export class Viewer3d implements PreviewViewer {
         lines.material = this.materials.remaining;
       }
     });
-    const layer = printing ? this.layers[current] : undefined;
+    const layer = printing ? this.layers.get(current) : undefined;
     if (layer && current <= top && printedInCurrent > 0) {
       // A second geometry over the same vertices, cut at the file position: drawn last, on top.
       const position = layer.geometry.getAttribute('position');
@@ -187,7 +204,7 @@ export class Viewer3d implements PreviewViewer {
     if (this.frame) cancelAnimationFrame(this.frame);
     this.observer.disconnect();
     this.controls.dispose();
-    for (const layer of this.layers) layer.geometry.dispose();
+    for (const layer of this.layers.values()) layer.geometry.dispose();
     this.bed?.geometry.dispose();
     for (const material of Object.values(this.materials)) material.dispose();
     (this.progress.material as LineBasicMaterial).dispose();

@@ -1,83 +1,81 @@
-// The preview's parser thread: streams the G-code file, parses it with gcode/ and posts finished layers
-// (their buffers transferred, not copied), so the page stays responsive on large files.
-import { GcodeLayerParser, type LayerData } from './parse.ts';
+// The preview's parser thread: fetches the bytes of a run of layers with one Range request, parses them
+// with gcode/ from the layer index's entry state and posts the layers (their buffers transferred, not
+// copied), so the page stays responsive and never holds the whole file.
+import { GcodeLayerParser, type LayerData, type LayerSpan, type MachineEntry } from './parse.ts';
 
-export type WorkerRequest = { type: 'load'; url: string } | { type: 'text'; text: string };
+export interface ChunkRequest {
+  type: 'chunk';
+  id: number;
+  url: string;
+  /** The file's size in the layer index; a different one means the file changed since. */
+  size: number;
+  /** Consecutive layers; the request covers the first's startByte to the last's endByte. */
+  layers: LayerSpan[];
+  entry: MachineEntry;
+}
 
 export type WorkerReply =
-  | { type: 'layers'; layers: LayerData[] }
-  | { type: 'progress'; bytes: number; total: number }
-  | {
-      type: 'done';
-      layerCount: number;
-      segments: number;
-      lines: number;
-      bytes: number;
-      bbox: [number, number, number, number, number, number];
-      parseMs: number;
-    }
-  | { type: 'error'; message: string };
+  | { type: 'chunk'; id: number; layers: LayerData[]; bytes: number; parseMs: number }
+  | { type: 'error'; id: number; message: string };
 
 interface WorkerScope {
-  onmessage: ((event: MessageEvent<WorkerRequest>) => void) | null;
+  onmessage: ((event: MessageEvent<ChunkRequest>) => void) | null;
   postMessage(message: WorkerReply, transfer?: Transferable[]): void;
 }
 
 const scope = self as unknown as WorkerScope;
 
-/** Layers are posted in batches at most this often, so the page redraws a few times a second. */
-const POST_EVERY_MS = 120;
-
-async function run(request: WorkerRequest): Promise<void> {
-  const started = performance.now();
-  let batch: LayerData[] = [];
-  let lastPost = started;
-  const post = () => {
-    if (batch.length === 0) return;
-    const transfer = batch.flatMap((l) => [l.positions.buffer, l.offsets.buffer]);
-    scope.postMessage({ type: 'layers', layers: batch }, transfer);
-    batch = [];
-    lastPost = performance.now();
-  };
-  const parser = new GcodeLayerParser((layer) => {
-    batch.push(layer);
-    if (performance.now() - lastPost > POST_EVERY_MS) post();
-  });
-
-  if (request.type === 'text') {
-    parser.push(request.text);
-  } else {
-    const response = await fetch(request.url);
-    if (!response.ok || !response.body) {
-      let message = `HTTP ${response.status}`;
-      try {
-        const body = (await response.json()) as { error?: { message?: string } };
-        if (body.error?.message) message = body.error.message;
-      } catch {
-        // Not JSON.
-      }
-      throw new Error(`Cannot load the G-code: ${message}`);
-    }
-    const total = Number(response.headers.get('content-length') ?? 0);
-    const reader = response.body.getReader();
-    const decoder = new TextDecoder();
-    let bytes = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      bytes += value.byteLength;
-      parser.push(decoder.decode(value, { stream: true }));
-      scope.postMessage({ type: 'progress', bytes, total });
-    }
-    parser.push(decoder.decode());
+async function errorText(response: Response): Promise<string> {
+  try {
+    const body = (await response.json()) as { error?: { message?: string } };
+    if (body.error?.message) return body.error.message;
+  } catch {
+    // Not JSON.
   }
-  const summary = parser.finish();
-  post();
-  scope.postMessage({ type: 'done', ...summary, parseMs: performance.now() - started });
+  return `HTTP ${response.status}`;
+}
+
+async function loadChunk(request: ChunkRequest): Promise<void> {
+  const first = request.layers[0]!;
+  const last = request.layers[request.layers.length - 1]!;
+  const start = first.startByte;
+  const end = last.endByte;
+  const what = first === last ? `layer ${first.index + 1}` : `layers ${first.index + 1}–${last.index + 1}`;
+  const response = await fetch(request.url, { headers: { range: `bytes=${start}-${end - 1}` } });
+  if (response.status !== 206) {
+    const reason =
+      response.status === 200
+        ? 'the server sent the whole file instead of the requested bytes (no Range support)'
+        : await errorText(response);
+    throw new Error(`Cannot load the G-code (${what}): ${reason}`);
+  }
+  // Cross-origin (?api=), Content-Range is only readable when the daemon exposes it; it does.
+  const total = /\/(\d+)$/.exec(response.headers.get('content-range') ?? '')?.[1];
+  if (total !== undefined && Number(total) !== request.size) {
+    throw new Error(
+      `Cannot load the G-code: the file changed since it was analysed (${total} bytes, not ${request.size}); open it again`,
+    );
+  }
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (bytes.byteLength !== end - start) {
+    throw new Error(`Cannot load the G-code (${what}): got ${bytes.byteLength} bytes, not ${end - start}`);
+  }
+  const started = performance.now();
+  const parser = new GcodeLayerParser(request.layers, request.entry);
+  // ignoreBOM keeps a byte-order mark as a character, so byte offsets still count it.
+  parser.push(new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes));
+  const layers = parser.finish();
+  const transfer = layers.flatMap((l) => [l.positions.buffer, l.offsets.buffer]);
+  scope.postMessage(
+    { type: 'chunk', id: request.id, layers, bytes: bytes.byteLength, parseMs: performance.now() - started },
+    transfer,
+  );
 }
 
 scope.onmessage = (event) => {
-  run(event.data).catch((error: unknown) => {
-    scope.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+  const request = event.data;
+  loadChunk(request).catch((error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    scope.postMessage({ type: 'error', id: request.id, message });
   });
 };

@@ -74,6 +74,14 @@ export async function analyseFile(request: AnalysisRequest): Promise<AnalysisOut
       height: layer.height,
       start_byte: layer.startByte,
       end_byte: layer.endByte,
+      entry: {
+        x: layer.entry.x,
+        y: layer.entry.y,
+        z: layer.entry.z,
+        e: layer.entry.e,
+        relative_xyz: layer.entry.relativeXyz,
+        relative_e: layer.entry.relativeE,
+      },
     })),
     objects: analysis.objects.map((object) => ({
       name: object.name,

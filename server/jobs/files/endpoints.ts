@@ -110,6 +110,7 @@ export function registerFileEndpoints(host: Host, files: FileManagerService): vo
         layer_count: stored.layers.length,
         layers: stored.layers,
         objects: stored.objects,
+        ...(stored.analysis?.bbox ? { bbox: stored.analysis.bbox } : {}),
       };
     },
   });
@@ -166,8 +167,9 @@ export function registerFileEndpoints(host: Host, files: FileManagerService): vo
     role: 'viewer',
     transports: ['http'],
     params: rootAndPath,
-    description: 'Downloads a file; thumbnails are fetched this way',
-    handler: ({ root, '*': path }) => files.download(root, path),
+    description:
+      'Downloads a file (or one byte range of it: Range: bytes=start-end); thumbnails are fetched this way',
+    handler: ({ root, '*': path }, context) => files.download(root, path, context.range),
   });
 
   api.register({

@@ -77,6 +77,11 @@ export interface LayerRange {
   start_byte: number;
   /** Byte offset just past the layer's last line (the next layer's start_byte). */
   end_byte: number;
+  /**
+   * Toolhead and extruder positions and the G90/G91, M82/M83 modes in force at start_byte, so the
+   * layer's bytes can be read on their own (the preview fetches one layer at a time).
+   */
+  entry: { x: number; y: number; z: number; e: number; relative_xyz: boolean; relative_e: boolean };
 }
 
 /** A byte range `[start, end)` of the file. */

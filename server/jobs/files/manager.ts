@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
 import { cp, lstat, mkdir, readdir, rename, rm, rmdir, stat, statfs } from 'node:fs/promises';
 import { basename, dirname, extname, join, posix } from 'node:path';
+import { parseRange } from '../../api/http-range.ts';
 import type { FormPart } from '../../api/registry.ts';
 import { HttpReply } from '../../api/registry.ts';
 import type { Host } from '../../core/component.ts';
@@ -286,7 +287,8 @@ export class FileManagerService implements FileManager {
 
   // ---- downloads -----------------------------------------------------------------------------
 
-  async download(rootName: string, path: string): Promise<HttpReply> {
+  /** A file, or one byte range of it when `range` (the Range header) asks for one. */
+  async download(rootName: string, path: string, range?: string): Promise<HttpReply> {
     const root = this.roots.get(rootName);
     if (!root) throw errors.notFound(`File does not exist: ${printable(rootName)}/${printable(path)}`);
     const target = this.roots.within(root, path);
@@ -294,10 +296,29 @@ export class FileManagerService implements FileManager {
     const info = await statFile(target.abs);
     if (!info) throw errors.notFound(`File does not exist: ${shown(target)}`);
     const type = CONTENT_TYPES[extname(target.rel).toLowerCase()] ?? 'application/octet-stream';
+    const common = { 'accept-ranges': 'bytes', 'cache-control': 'no-cache' };
+    const wanted = parseRange(range, info.size);
+    if (wanted.kind === 'unsatisfiable') {
+      const message = `${shown(target)}: ${wanted.reason}`;
+      return new HttpReply(
+        416,
+        { error: { code: 416, message, traceback: '' } },
+        { ...common, 'content-type': 'application/json', 'content-range': `bytes */${info.size}` },
+      );
+    }
+    if (wanted.kind === 'partial') {
+      const { start, end } = wanted.range;
+      return new HttpReply(206, createReadStream(target.abs, { start, end }), {
+        ...common,
+        'content-type': type,
+        'content-length': String(end - start + 1),
+        'content-range': `bytes ${start}-${end}/${info.size}`,
+      });
+    }
     return new HttpReply(200, createReadStream(target.abs), {
+      ...common,
       'content-type': type,
       'content-length': String(info.size),
-      'cache-control': 'no-cache',
     });
   }
 

@@ -20,7 +20,16 @@ function record(path: string, size = 100, mtimeMs = 1_700_000_000_123.456): Meta
     size,
     mtimeMs,
     metadata: { size, modified: mtimeMs / 1000, uuid: 'u', file_processors: [], slicer: 'Cura' },
-    layers: [{ index: 0, z: 0.2, height: 0.2, start_byte: 10, end_byte: 90 }],
+    layers: [
+      {
+        index: 0,
+        z: 0.2,
+        height: 0.2,
+        start_byte: 10,
+        end_byte: 90,
+        entry: { x: 0, y: 0, z: 0, e: 0, relative_xyz: false, relative_e: true },
+      },
+    ],
     objects: [{ name: 'cube 1', id: 'cube_1', ranges: [{ start: 20, end: 40 }] }],
     analysis: { estimated_time: 12.5, filament_total: 3, layer_source: 'hints', tools: [] },
     error: null,

@@ -12,7 +12,7 @@ import type {
  * Bumped whenever extraction or analysis changes what it stores, so every file is analysed again
  * (Moonraker's METADATA_VERSION habit).
  */
-export const PARSER_VERSION = 1;
+export const PARSER_VERSION = 2;
 
 interface Row {
   path: string;
