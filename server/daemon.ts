@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { type TObject, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import Database from 'better-sqlite3';
+import { configFileComponent } from './api/config-file.ts';
 import type { Role } from './api/registry.ts';
 import { serverComponent } from './api/server.ts';
 import { authorizationComponent } from './auth/authorization.ts';
@@ -12,10 +13,10 @@ import { addUser } from './auth/users.ts';
 import { webcamComponent } from './camera/webcams.ts';
 import { type Clock, SystemClock } from './core/clock.ts';
 import type { ComponentDefinition } from './core/component.ts';
-import { type LoadedConfig, readConfigFile } from './core/config.ts';
-import { Kernel } from './core/host.ts';
+import { type LoadedConfig, parseConfigText, readConfigFile, validateConfig } from './core/config.ts';
+import { configSchemas, Kernel } from './core/host.ts';
 import { createLogger, LOG_LEVELS, type RootLogger } from './core/logger.ts';
-import { dataPaths, ensureDataFolders, type Paths } from './core/paths.ts';
+import { dataPaths, defaultConfigFile, ensureDataFolders, type Paths } from './core/paths.ts';
 import { JOB_COMPONENTS } from './jobs/components.ts';
 import { fileManagerComponent } from './jobs/files/component.ts';
 import { machineComponent } from './machine/machine.ts';
@@ -50,6 +51,7 @@ export const CORE_TABLES: ReadonlyMap<string, TObject> = new Map([['logging', lo
 export const BUILT_IN_COMPONENTS: readonly ComponentDefinition[] = [
   storeComponent,
   serverComponent,
+  configFileComponent,
   databaseComponent,
   machineComponent,
   serialComponent,
@@ -88,10 +90,6 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-export function defaultConfigFile(paths: Paths): string {
-  return join(paths.config, 'brim.toml');
-}
-
 export function loadConfig(paths: Paths, configFile?: string): LoadedConfig {
   const file = configFile ?? defaultConfigFile(paths);
   if (!configFile && !existsSync(file)) return { file: null, raw: {} };
@@ -116,16 +114,25 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     maxBytes: valid ? Number(logTable.max_file_bytes) : 10_485_760,
     keepFiles: valid ? Number(logTable.keep_files) : 5,
   });
+  // The same components and plugins a start-up with a given config would have, for checking it.
+  const definitionsFor = async (raw: LoadedConfig['raw']): Promise<ComponentDefinition[]> => [
+    ...BUILT_IN_COMPONENTS,
+    ...(options.components ?? []),
+    ...(await loadPlugins(raw, [BUNDLED_PLUGINS, paths.plugins])),
+  ];
   try {
-    const plugins = await loadPlugins(config.raw, [BUNDLED_PLUGINS, paths.plugins]);
     const kernel = new Kernel({
-      definitions: [...BUILT_IN_COMPONENTS, ...(options.components ?? []), ...plugins],
+      definitions: await definitionsFor(config.raw),
       config,
       extraTables: CORE_TABLES,
       paths,
       clock: options.clock ?? new SystemClock(),
       log: logger.log,
       onRestartRequested: options.onRestartRequested,
+      checkConfigText: async (text, file) => {
+        const candidate = parseConfigText(text, file);
+        validateConfig(candidate, configSchemas(await definitionsFor(candidate.raw), CORE_TABLES));
+      },
       rolloverLogs: () => {
         if (!logger.file) return [];
         logger.file.rotate();

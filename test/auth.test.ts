@@ -179,6 +179,48 @@ describe('users and tokens', () => {
     );
   });
 
+  it('lets an admin set another user’s password, which revokes that user’s tokens', async () => {
+    const auth = brim.daemon.kernel.instance('authorization');
+    await auth.createUser('forgetful', PASSWORD, 'operator');
+    const token = resultOf<{ token: string }>(
+      await post('/access/login', { username: 'forgetful', password: PASSWORD }),
+    ).token;
+    const reset = await post(
+      '/access/users/password',
+      { username: 'forgetful', new_password: 'a fresh start' },
+      tokens.admin,
+    );
+    expect(reset.body?.result).toEqual({ username: 'forgetful', action: 'user_password_reset' });
+    expect((await http('/server/info', { token })).status).toBe(401);
+    expect((await post('/access/login', { username: 'forgetful', password: PASSWORD })).status).toBe(401);
+    expect((await post('/access/login', { username: 'forgetful', password: 'a fresh start' })).status).toBe(
+      200,
+    );
+    const missing = await post(
+      '/access/users/password',
+      { username: 'nobody', new_password: 'a fresh start' },
+      tokens.admin,
+    );
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ error: { message: "User 'nobody' not found" } });
+    const short = await post(
+      '/access/users/password',
+      { username: 'forgetful', new_password: 'short' },
+      tokens.admin,
+    );
+    expect(short.status).toBe(400);
+  });
+
+  it('refuses to let an admin delete the user they are logged in as', async () => {
+    const removed = await http('/access/user?username=admin1', { method: 'DELETE', token: tokens.admin });
+    expect(removed.status).toBe(400);
+    expect(removed.body).toMatchObject({ error: { message: 'Cannot delete logged in user admin1' } });
+    const list = resultOf<{ users: { username: string }[] }>(
+      await http('/access/users/list', { token: tokens.admin }),
+    );
+    expect(list.users.map((u) => u.username)).toContain('admin1');
+  });
+
   it('limits failed logins per address', async () => {
     const auth = brim.daemon.kernel.instance('authorization');
     await auth.createUser('target', PASSWORD, 'viewer');
@@ -236,7 +278,12 @@ describe('every endpoint declares the least role it needs', () => {
       'machine.shutdown',
       'machine.services.restart',
       'access.users.list',
+      'access.users.password',
       'access.get_api_key',
+      'access.post_api_key',
+      'server.config.file',
+      'server.config.save',
+      'server.restart',
     ]) {
       expect(roleOf(method), method).toBe('admin');
     }

@@ -103,6 +103,7 @@ export function registerServerEndpoints(host: Host, hub: WebsocketHub, server: (
     role: 'admin',
     description: 'Stops every component and starts them again with the config read anew',
     handler: () => {
+      if (!host.runtime.canRestart()) throw errors.unavailable('This daemon cannot restart itself');
       // Answer first: the restart closes this very connection.
       host.clock.setTimeout(() => host.runtime.requestRestart(), 50);
       return 'ok';

@@ -14,7 +14,7 @@ import { ApiError, errors } from '../core/errors.ts';
 import { FailureLimiter } from './rate-limit.ts';
 import { hashPassword, peekClaims, randomSecret, signToken, verifyPassword, verifyToken } from './tokens.ts';
 import { TrustedNetworks } from './trusted.ts';
-import { addUser, USERNAME_PATTERN } from './users.ts';
+import { addUser, MIN_PASSWORD_LENGTH, USERNAME_PATTERN } from './users.ts';
 
 const ROLES = ['viewer', 'operator', 'admin'] as const;
 const roleRank = (role: Role): number => ROLES.indexOf(role as (typeof ROLES)[number]);
@@ -283,6 +283,10 @@ export const authorizationComponent = defineComponent({
           return { username, ...issue(user), source: 'moonraker', action: 'user_created' };
         }
         if (!getUser.get(username)) throw errors.notFound(`User '${username}' not found`);
+        // Moonraker's rule too: an admin who deletes themself is locked out mid-session.
+        if (identity.source === 'token' && identity.username === username) {
+          throw errors.badRequest(`Cannot delete logged in user ${username}`);
+        }
         deleteUser.run(username);
         return { username, action: 'user_deleted' };
       },
@@ -316,6 +320,22 @@ export const authorizationComponent = defineComponent({
         if (!user || !(await verifyPassword(password, user.password_hash))) throw errors.unauthorized();
         setPassword.run(await hashPassword(new_password), randomSecret(), user.username);
         return { username: user.username, action: 'user_password_reset' };
+      },
+    });
+    host.api.register({
+      path: '/access/users/password',
+      verbs: ['POST'],
+      role: 'admin',
+      params: Type.Object({
+        username: Type.String({ minLength: 1, maxLength: 60, pattern: USERNAME_PATTERN }),
+        new_password: Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: 200 }),
+      }),
+      // Moonraker has no such method: it assumes users know their old password. Brim's admin resets one.
+      description: 'Sets another user’s password (admins) and revokes that user’s tokens',
+      handler: async ({ username, new_password }) => {
+        if (!getUser.get(username)) throw errors.notFound(`User '${username}' not found`);
+        setPassword.run(await hashPassword(new_password), randomSecret(), username);
+        return { username, action: 'user_password_reset' };
       },
     });
     host.api.register({

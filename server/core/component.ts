@@ -4,6 +4,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Registry } from 'prom-client';
 import type { ApiRegistry } from '../api/registry.ts';
 import type { Clock } from './clock.ts';
+import type { ConfigSchemas } from './config.ts';
+import type { ConfigProblem } from './errors.ts';
 import type { Bus } from './events.ts';
 import type { Logger } from './logger.ts';
 import type { Paths } from './paths.ts';
@@ -41,6 +43,14 @@ export interface RuntimeView {
   config(): Record<string, Record<string, unknown>>;
   configFile(): string | null;
   rawConfig(): Record<string, Record<string, unknown>>;
+  /** The config file's text as read at start-up, or null without a file. */
+  configText(): string | null;
+  /** The schema of every config table this daemon knows. */
+  configSchemas(): ConfigSchemas;
+  /** Every problem start-up would find in this text as the config file `file`; empty when it is valid. */
+  checkConfigText(text: string, file: string): Promise<ConfigProblem[]>;
+  /** Whether requestRestart does anything (main.ts can restart; an in-process test daemon cannot). */
+  canRestart(): boolean;
   /** Asks the process to stop every component and start again (server.restart). */
   requestRestart(): void;
   /** Starts a fresh log file now; returns the names of the logs rolled over. */

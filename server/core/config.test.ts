@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type TObject, Type } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
 import { BUILT_IN_COMPONENTS, CORE_TABLES } from '../daemon.ts';
-import { parseConfigText, validateConfig } from './config.ts';
+import { configTemplate, parseConfigText, validateConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
 
 const schemas = new Map<string, TObject>([
@@ -89,6 +89,77 @@ describe('config validation', () => {
   });
 });
 
+function locatedOf(toml: string) {
+  try {
+    validateConfig(parseConfigText(toml, 'brim.toml'), schemas);
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.located;
+    throw error;
+  }
+}
+
+describe('where a config problem is', () => {
+  it('points at the line and column of an unknown key, a wrong value and an unknown table', () => {
+    const toml = [
+      '# comment',
+      '[server]',
+      'host = "0.0.0.0"',
+      '  prot = 1',
+      '',
+      '[logging]',
+      'level = "loud"',
+      '[nope]',
+      'x = 1',
+    ].join('\n');
+    expect(locatedOf(toml)).toEqual([
+      { message: 'brim.toml [nope]: unknown table (known: server, logging)', line: 8, column: 1 },
+      { message: 'brim.toml [server]: unknown key "prot" (did you mean "port"?)', line: 4, column: 3 },
+      {
+        message: 'brim.toml [logging]: key "level" must be one of "info", "debug", got "loud"',
+        line: 7,
+        column: 1,
+      },
+    ]);
+  });
+
+  it('gives the line and column of a TOML syntax error', () => {
+    expect(locatedOf('[server]\nport = 7125\nhost = \n')).toEqual([
+      {
+        message: expect.stringMatching(/^brim\.toml:3:\d+: TOML syntax error: /),
+        line: 3,
+        column: expect.any(Number),
+      },
+    ]);
+  });
+
+  it('finds dotted, quoted and top-level dotted keys, and skips lines inside multi-line strings', () => {
+    const toml = [
+      'server.prot = 1',
+      '[logging]',
+      'note = """',
+      'level = "inside a string"',
+      '"""',
+      "'level' = 3",
+    ].join('\n');
+    expect(locatedOf(toml).map((p) => [p.message.replace(/ \(.*$/, ''), p.line])).toEqual([
+      ['brim.toml [server]: unknown key "prot"', 1],
+      ['brim.toml [logging]: unknown key "note"', 3],
+      ['brim.toml [logging]: key "level" must be one of "info", "debug", got 3', 6],
+    ]);
+  });
+
+  it('points at the line of a key outside any table', () => {
+    expect(locatedOf('\nport = 1\n')).toEqual([
+      {
+        message: 'brim.toml: key "port" is outside any table (put it under a [table] heading)',
+        line: 2,
+        column: 1,
+      },
+    ]);
+  });
+});
+
 describe('config.example.toml', () => {
   const allSchemas = new Map(CORE_TABLES);
   for (const definition of BUILT_IN_COMPONENTS)
@@ -97,6 +168,20 @@ describe('config.example.toml', () => {
 
   it('parses and validates against every schema', () => {
     expect(() => validateConfig(parseConfigText(text, 'config.example.toml'), allSchemas)).not.toThrow();
+  });
+
+  it('matches the template written for a daemon without a file, which is valid as it is', () => {
+    const template = configTemplate(allSchemas);
+    const parsed = parseConfigText(template, 'brim.toml');
+    expect(Object.keys(parsed.raw).sort()).toEqual([...allSchemas.keys()].sort());
+    expect(() => validateConfig(parsed, allSchemas)).not.toThrow();
+    // Uncommenting every default line gives the defaults back, so each line is valid TOML.
+    const uncommented = parseConfigText(template.replace(/^# ([A-Za-z0-9_]+ = .*)$/gm, '$1'), 'brim.toml');
+    for (const [table, schema] of allSchemas)
+      for (const [key, keySchema] of Object.entries(schema.properties))
+        expect(uncommented.raw[table]?.[key], `[${table}] ${key}`).toEqual(
+          (keySchema as { default: unknown }).default,
+        );
   });
 
   it('names every table and key of every schema, with a comment and the default value', () => {

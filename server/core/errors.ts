@@ -59,11 +59,26 @@ export const errors = {
     new ApiError(404, `Key '${key}' in namespace '${namespace}' not found`),
 };
 
-/** A config problem; the daemon refuses to start and prints `message` as it is. */
+/** One config problem; `line` and `column` (from 1) point into the file where they are known. */
+export interface ConfigProblem {
+  message: string;
+  line?: number;
+  column?: number;
+}
+
+/** Config problems; the daemon refuses to start and prints `message` as it is. */
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join('\n'));
+  /** The messages alone, one per problem. */
+  readonly problems: string[];
+  /** The same problems with where in the file each one is, for the config editor. */
+  readonly located: ConfigProblem[];
+
+  constructor(problems: readonly (string | ConfigProblem)[]) {
+    const located = problems.map((p) => (typeof p === 'string' ? { message: p } : p));
+    super(located.map((p) => p.message).join('\n'));
     this.name = 'ConfigError';
+    this.located = located;
+    this.problems = located.map((p) => p.message);
   }
 }
 

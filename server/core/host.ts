@@ -12,8 +12,8 @@ import type {
   Host,
   RuntimeView,
 } from './component.ts';
-import { type LoadedConfig, validateConfig } from './config.ts';
-import { describeError, StartupError } from './errors.ts';
+import { type ConfigSchemas, type LoadedConfig, parseConfigText, validateConfig } from './config.ts';
+import { ConfigError, describeError, StartupError } from './errors.ts';
 import { Bus } from './events.ts';
 import type { Logger } from './logger.ts';
 import type { Paths } from './paths.ts';
@@ -30,6 +30,11 @@ export interface KernelOptions {
   /** What the process does on server.restart; without it the request is refused. */
   onRestartRequested?: () => void;
   rolloverLogs?: () => string[];
+  /**
+   * Checks a would-be config file the way start-up would (the daemon also loads the plugins it
+   * names); without it the text is checked against this kernel's own tables.
+   */
+  checkConfigText?: (text: string, file: string) => Promise<void>;
 }
 
 type Phase = ReturnType<RuntimeView['phase']>;
@@ -41,6 +46,7 @@ export class Kernel {
   readonly metrics = new Registry();
   private readonly order: ComponentDefinition[];
   private readonly tables: Record<string, Record<string, unknown>>;
+  private readonly schemas: ConfigSchemas;
   private readonly instances = new Map<string, ComponentInstance>();
   private readonly startedNames: string[] = [];
   private readonly failures: FailedComponent[] = [];
@@ -52,13 +58,8 @@ export class Kernel {
     this.status = new StatusStore(options.clock, (error) =>
       options.log.error({ err: error }, 'status subscriber failed'),
     );
-    const schemas = new Map<string, TObject>(options.extraTables ?? []);
-    for (const definition of options.definitions) {
-      const table = tableOf(definition);
-      if (schemas.has(table)) throw new Error(`two components use the config table [${table}]`);
-      if (definition.config) schemas.set(table, definition.config);
-    }
-    this.tables = validateConfig(options.config, schemas);
+    this.schemas = configSchemas(options.definitions, options.extraTables);
+    this.tables = validateConfig(options.config, this.schemas);
     this.order = dependencyOrder(options.definitions);
   }
 
@@ -75,6 +76,19 @@ export class Kernel {
       config: () => this.tables,
       configFile: () => this.options.config.file,
       rawConfig: () => this.options.config.raw,
+      configText: () => this.options.config.text ?? null,
+      configSchemas: () => this.schemas,
+      checkConfigText: async (text, file) => {
+        try {
+          if (this.options.checkConfigText) await this.options.checkConfigText(text, file);
+          else validateConfig(parseConfigText(text, file), this.schemas);
+          return [];
+        } catch (error) {
+          if (error instanceof ConfigError) return error.located;
+          throw error;
+        }
+      },
+      canRestart: () => this.options.onRestartRequested !== undefined,
       requestRestart: () => {
         if (!this.options.onRestartRequested) throw new Error('this daemon cannot restart itself');
         this.options.onRestartRequested();
@@ -193,6 +207,20 @@ export class Kernel {
       },
     };
   }
+}
+
+/** Table name → schema for every component with a config table, plus the kernel's own tables. */
+export function configSchemas(
+  definitions: readonly ComponentDefinition[],
+  extraTables: ReadonlyMap<string, TObject> = new Map(),
+): ConfigSchemas {
+  const schemas = new Map<string, TObject>(extraTables);
+  for (const definition of definitions) {
+    const table = tableOf(definition);
+    if (schemas.has(table)) throw new Error(`two components use the config table [${table}]`);
+    if (definition.config) schemas.set(table, definition.config);
+  }
+  return schemas;
 }
 
 function tableOf(definition: ComponentDefinition): string {

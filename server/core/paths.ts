@@ -25,6 +25,11 @@ export function dataPaths(dataDir: string): Paths {
   };
 }
 
+/** Where the config file is read from when no --config is given, and where the UI creates one. */
+export function defaultConfigFile(paths: Paths): string {
+  return join(paths.config, 'brim.toml');
+}
+
 /** Creates any missing folder; existing files are never touched. */
 export function ensureDataFolders(paths: Paths): void {
   for (const dir of Object.values(paths)) mkdirSync(dir, { recursive: true });
