@@ -1,24 +1,49 @@
-// The files page in real Chromium against the daemon's file manager: upload with progress, metadata and
-// thumbnails, refusals with the server's reason, folders, rename, delete, and the preview of a stored file.
-import { mkdirSync } from 'node:fs';
+// The files page in real Chromium against the daemon's file manager: upload (chosen or dropped) with
+// progress, metadata and thumbnails, refusals with the reason, folders, rename, delete, and the preview
+// of a stored file.
+import { mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESKTOP, PHONE, problemsOf, startRig, type UiRig } from './browser.ts';
 
 const SCREENSHOTS = process.env.BRIM_UI_SCREENSHOTS ?? join(tmpdir(), 'brim-ui-screenshots');
 const FIXTURE = join(import.meta.dirname, '../../gcode/fixtures/prusa-2cubes.gcode');
 
+/** Uploads above this are refused by the daemon (its [server] max_body_bytes), so "too large" can be tried. */
+const MAX_BODY_BYTES = 1_000_000;
+
 let rig: UiRig;
 
 beforeAll(async () => {
-  rig = await startRig();
+  rig = await startRig({ configToml: `[server]\nmax_body_bytes = ${MAX_BODY_BYTES}\n` });
   mkdirSync(SCREENSHOTS, { recursive: true });
 }, 60_000);
 
 afterAll(async () => {
   await rig?.close();
 });
+
+/**
+ * Drags a file over the page and drops it, with real DragEvents carrying a DataTransfer that holds a File
+ * made in the page (what a file dragged from the desktop gives the page). `repeat` copies of `text`.
+ */
+async function dropFile(page: Page, name: string, text: string, repeat = 1): Promise<void> {
+  // A string, not a function: the test's own TypeScript has no DOM types.
+  const dataTransfer = await page.evaluateHandle(`(() => {
+    const transfer = new DataTransfer();
+    const body = ${JSON.stringify(text)}.repeat(${repeat});
+    transfer.items.add(new File([body], ${JSON.stringify(name)}, { type: 'application/octet-stream' }));
+    return transfer;
+  })()`);
+  const zone = page.locator('.files-view');
+  await zone.dispatchEvent('dragenter', { dataTransfer });
+  await zone.dispatchEvent('dragover', { dataTransfer });
+  await expect.poll(() => page.locator('.files-view.dragging').count()).toBe(1);
+  await zone.dispatchEvent('drop', { dataTransfer });
+  await expect.poll(() => page.locator('.files-view.dragging').count()).toBe(0);
+}
 
 async function listed(): Promise<string[]> {
   const reply = await rig.rpc.call('server.files.list', { root: 'gcodes' });
@@ -140,13 +165,67 @@ describe('files', () => {
     expect(Number(await stage.getAttribute('data-layers'))).toBeGreaterThan(5);
   });
 
+  it('uploads a file dropped on the page, with progress, then lists it with its metadata', async () => {
+    const page = await rig.page(DESKTOP);
+    await page.goto(`${rig.server.url}/files`);
+    await expect.poll(() => page.locator('tr[data-file]').count()).toBe(1);
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 20,
+      downloadThroughput: -1,
+      uploadThroughput: 60 * 1024,
+    });
+    await dropFile(page, 'dropped.gcode', readFileSync(FIXTURE, 'utf8'));
+    const progress = page.getByRole('progressbar', { name: 'Uploading dropped.gcode' });
+    await expect.poll(() => progress.count()).toBe(1);
+    await expect.poll(async () => Number(await progress.getAttribute('aria-valuenow'))).toBeGreaterThan(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'files-drop-1280.png') });
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: -1,
+    });
+    const row = page.locator('tr[data-file="dropped.gcode"]');
+    await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => row.textContent()).toContain('PrusaSlicer');
+    expect(await row.textContent()).toContain('3m 30s');
+    expect(await listed()).toEqual(['dropped.gcode', 'prusa-2cubes.gcode']);
+    expect(problemsOf(page)).toEqual([]);
+  });
+
+  it('says why a dropped file is refused, not G-code or too large, and leaves the list as it was', async () => {
+    const page = await rig.page(DESKTOP);
+    await page.goto(`${rig.server.url}/files`);
+    await expect.poll(() => page.locator('tr[data-file]').count()).toBe(2);
+    await dropFile(page, 'notes.txt', 'hello');
+    const failures = page.locator('[data-testid=upload].error');
+    await expect.poll(() => failures.count()).toBe(1);
+    expect(await failures.first().textContent()).toContain('Not a G-code file');
+    // Twice the daemon's limit: it refuses the upload and says so.
+    await dropFile(page, 'huge.gcode', 'G1 X10 Y10 E0.5 ; padding to be too large\n', 50_000);
+    await expect.poll(() => failures.count(), { timeout: 20_000 }).toBe(2);
+    const refusal = await failures.last().textContent();
+    expect(refusal).toContain('huge.gcode');
+    expect(refusal).toContain("larger than the server's max_body_bytes");
+    await page.screenshot({ path: join(SCREENSHOTS, 'files-refused-1280.png') });
+    expect(await page.locator('tr[data-file]').count()).toBe(2);
+    expect(await listed()).toEqual(['dropped.gcode', 'prusa-2cubes.gcode']);
+  });
+
   it('lists files as cards on a phone', async () => {
     const page = await rig.page(PHONE);
     await page.goto(`${rig.server.url}/files`);
-    await expect.poll(() => page.locator('tr[data-file]').count()).toBe(1);
+    await expect.poll(() => page.locator('tr[data-file]').count()).toBe(2);
     expect(
       await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'),
     ).toBeLessThanOrEqual(0);
     await page.screenshot({ path: join(SCREENSHOTS, 'files-360.png'), fullPage: true });
+    // A drop works on a phone-sized page too (a tablet with a mouse, say).
+    await dropFile(page, 'small.gcode', 'G90\nM83\nG1 Z0.2\nG1 X10 Y10 E1\n');
+    await expect.poll(() => page.locator('tr[data-file="small.gcode"]').count(), { timeout: 15_000 }).toBe(1);
+    await page.screenshot({ path: join(SCREENSHOTS, 'files-drop-360.png'), fullPage: true });
   });
 });
