@@ -142,6 +142,11 @@ export async function main(root: string, names: readonly string[], argv: readonl
       process.exit(130);
     });
   }
+  // After merging branches that each reran a benchmark: rebuild the table from bench/results/*.json alone.
+  if (argv.length === 1 && argv[0] === '--table') {
+    updateReadme(join(root, 'bench/README.md'), readResults(join(root, 'bench/results')));
+    return 0;
+  }
   const unknown = argv.filter((a) => !names.includes(a));
   if (unknown.length) {
     process.stderr.write(`bench: unknown benchmark ${unknown.join(', ')}; have: ${names.join(', ')}\n`);

@@ -30,14 +30,13 @@ afterAll(async () => {
  * made in the page (what a file dragged from the desktop gives the page). `repeat` copies of `text`.
  */
 async function dropFile(page: Page, name: string, text: string, repeat = 1): Promise<void> {
-  const dataTransfer = await page.evaluateHandle(
-    ({ name, text, repeat }) => {
-      const transfer = new DataTransfer();
-      transfer.items.add(new File([text.repeat(repeat)], name, { type: 'application/octet-stream' }));
-      return transfer;
-    },
-    { name, text, repeat },
-  );
+  // A string, not a function: the test's own TypeScript has no DOM types.
+  const dataTransfer = await page.evaluateHandle(`(() => {
+    const transfer = new DataTransfer();
+    const body = ${JSON.stringify(text)}.repeat(${repeat});
+    transfer.items.add(new File([body], ${JSON.stringify(name)}, { type: 'application/octet-stream' }));
+    return transfer;
+  })()`);
   const zone = page.locator('.files-view');
   await zone.dispatchEvent('dragenter', { dataTransfer });
   await zone.dispatchEvent('dragover', { dataTransfer });

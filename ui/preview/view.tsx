@@ -70,8 +70,8 @@ interface IndexedLayer extends LayerSpan {
 
 const SHOW_REMAINING_KEY = 'brim.preview.remaining';
 
-/** Range requests on their way at once: one parsing while the next downloads. */
-const MAX_IN_FLIGHT = 2;
+/** Range requests on their way at once (at most 2 MB): the worker parses one while the next downloads, and the page drawing a layer in software WebGL does not hold the next back. */
+const MAX_IN_FLIGHT = 4;
 
 interface LoadStatus {
   state: 'idle' | 'loading' | 'done' | 'error';

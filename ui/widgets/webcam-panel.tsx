@@ -81,8 +81,22 @@ function SnapshotPoller({ cam, style }: { cam: Webcam; style: Record<string, str
 }
 
 function WebcamView({ cam }: { cam: Webcam }) {
-  const box = useRef<HTMLDivElement>(null);
+  // The whole figure goes full screen, so its buttons (Leave full screen above all) stay on screen.
+  const figure = useRef<HTMLElement>(null);
   const extraRotation = useSignal(0);
+  const fullScreen = useSignal(false);
+  // Esc leaves full screen without the button, so the label follows the document, not the click.
+  useEffect(() => {
+    const changed = () => {
+      fullScreen.value = document.fullscreenElement !== null && document.fullscreenElement === figure.current;
+    };
+    document.addEventListener('fullscreenchange', changed);
+    return () => document.removeEventListener('fullscreenchange', changed);
+  }, []);
+  const toggleFullScreen = () => {
+    if (document.fullscreenElement) void document.exitFullscreen();
+    else void figure.current?.requestFullscreen?.();
+  };
   const rotation = (cam.rotation + extraRotation.value) % 360;
   const transform = [
     `rotate(${rotation}deg)`,
@@ -94,11 +108,11 @@ function WebcamView({ cam }: { cam: Webcam }) {
   const style = { transform };
   const mjpeg = /mjpeg/.test(cam.service) && cam.service !== 'mjpegstreamer-adaptive' && cam.stream_url;
   return (
-    <figure class="webcam">
+    <figure ref={figure} class="webcam">
       <div
-        ref={box}
         class="webcam-box"
-        style={{ aspectRatio: (cam.aspect_ratio ?? '4:3').replace(':', '/') }}
+        // Full screen, the picture takes what the screen gives instead of its own shape.
+        style={fullScreen.value ? undefined : { aspectRatio: (cam.aspect_ratio ?? '4:3').replace(':', '/') }}
       >
         {mjpeg ? (
           <img class="webcam-img" src={absolute(cam.stream_url)} alt={`Webcam ${cam.name}`} style={style} />
@@ -123,8 +137,9 @@ function WebcamView({ cam }: { cam: Webcam }) {
         <button
           type="button"
           class="icon-btn"
-          aria-label="Full screen"
-          onClick={() => void box.current?.requestFullscreen?.()}
+          aria-label={fullScreen.value ? 'Leave full screen' : 'Full screen'}
+          aria-pressed={fullScreen.value}
+          onClick={toggleFullScreen}
         >
           <Icon name="fullscreen" />
         </button>
