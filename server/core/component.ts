@@ -78,6 +78,11 @@ export interface ComponentDefinition<
   configTable?: string;
   /** An optional component that fails is reported in server.info and the rest runs on. */
   optional?: boolean;
+  /**
+   * Runs only when its config table is written in the file (Moonraker's rule for `[mqtt]`), so a
+   * feature that talks to the outside world stays off until the user asks for it.
+   */
+  enabledByTable?: boolean;
   /** Listed in server.info `components` under this name; omit for internal parts. */
   advertiseAs?: string;
   create(host: Host<Static<S>>): I | Promise<I>;

@@ -13,7 +13,7 @@ import type {
   RuntimeView,
 } from './component.ts';
 import { type LoadedConfig, validateConfig } from './config.ts';
-import { describeError, StartupError } from './errors.ts';
+import { ConfigError, describeError, StartupError } from './errors.ts';
 import { Bus } from './events.ts';
 import type { Logger } from './logger.ts';
 import type { Paths } from './paths.ts';
@@ -59,7 +59,7 @@ export class Kernel {
       if (definition.config) schemas.set(table, definition.config);
     }
     this.tables = validateConfig(options.config, schemas);
-    this.order = dependencyOrder(options.definitions);
+    this.order = enabledOnly(dependencyOrder(options.definitions), options.config);
   }
 
   get runtime(): RuntimeView {
@@ -95,6 +95,12 @@ export class Kernel {
       try {
         this.instances.set(definition.name, await definition.create(this.hostFor(definition)));
       } catch (error) {
+        // A config problem found only at create (an unreadable password file) stops start-up, even
+        // for an optional component: the user has to fix the file either way.
+        if (error instanceof ConfigError) {
+          await this.stop();
+          throw error;
+        }
         await this.fail(definition, `create: ${describeError(error)}`, error);
       }
     }
@@ -197,6 +203,26 @@ export class Kernel {
 
 function tableOf(definition: ComponentDefinition): string {
   return definition.configTable ?? definition.name;
+}
+
+/** Drops components whose table is absent; one that needs a dropped component is a config problem. */
+function enabledOnly(order: ComponentDefinition[], config: LoadedConfig): ComponentDefinition[] {
+  const isOff = (d: ComponentDefinition) => d.enabledByTable === true && !(tableOf(d) in config.raw);
+  const off = new Set(order.filter(isOff).map((d) => d.name));
+  const problems: string[] = [];
+  for (const definition of order) {
+    if (off.has(definition.name)) continue;
+    for (const need of definition.needs ?? []) {
+      if (off.has(need)) {
+        const table = tableOf(order.find((d) => d.name === need) as ComponentDefinition);
+        problems.push(
+          `component "${definition.name}" needs "${need}", which runs only with a [${table}] table`,
+        );
+      }
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return order.filter((d) => !off.has(d.name));
 }
 
 /** Topological order; an unknown need or a cycle is a programming error and stops start-up. */
