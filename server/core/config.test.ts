@@ -93,10 +93,25 @@ describe('config.example.toml', () => {
   const allSchemas = new Map(CORE_TABLES);
   for (const definition of BUILT_IN_COMPONENTS)
     if (definition.config) allSchemas.set(definition.name, definition.config);
-  const text = readFileSync(new URL('../../config.example.toml', import.meta.url), 'utf8');
+  // Tables that switch a feature on by being present are shown commented out, as `#[table]` and
+  // `#key = value` (a "#" with no space after it); uncommented, they must pass the same checks.
+  const text = readFileSync(new URL('../../config.example.toml', import.meta.url), 'utf8').replace(
+    /^#(?=\[|[a-z_]+ = )/gm,
+    '',
+  );
 
   it('parses and validates against every schema', () => {
     expect(() => validateConfig(parseConfigText(text, 'config.example.toml'), allSchemas)).not.toThrow();
+  });
+
+  it('shows the tables that are enabled by their presence only commented out', () => {
+    const asWritten = parseConfigText(
+      readFileSync(new URL('../../config.example.toml', import.meta.url), 'utf8'),
+      'config.example.toml',
+    );
+    for (const definition of BUILT_IN_COMPONENTS) {
+      if (definition.enabledByTable) expect(asWritten.raw[definition.name], definition.name).toBeUndefined();
+    }
   });
 
   it('names every table and key of every schema, with a comment and the default value', () => {
