@@ -147,12 +147,19 @@ export class MqttLink {
     const wasConnected = this.connected;
     this.state = 'stopped';
     if (!client) return;
+    let acknowledged = false;
     if (wasConnected) {
-      const said = client.publishAsync(this.statusTopic, OFFLINE, { qos: 1, retain: true });
-      const timeout = new Promise<void>((resolve) => setTimeout(resolve, STOP_PUBLISH_TIMEOUT_MS).unref());
-      await Promise.race([said.catch(() => undefined), timeout]);
+      const said = client.publishAsync(this.statusTopic, OFFLINE, { qos: 1, retain: true }).then(
+        () => true,
+        () => false,
+      );
+      const timeout = new Promise<boolean>((resolve) =>
+        setTimeout(() => resolve(false), STOP_PUBLISH_TIMEOUT_MS).unref(),
+      );
+      acknowledged = await Promise.race([said, timeout]);
     }
-    await client.endAsync(!wasConnected);
+    // A graceful end waits for unacknowledged messages, which a silent broker would never confirm.
+    await client.endAsync(!acknowledged);
     this.client = null;
   }
 
