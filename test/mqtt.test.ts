@@ -109,8 +109,8 @@ describe('Home Assistant discovery', () => {
             if (m.topic.startsWith('homeassistant/')) configs.set(m.topic, json(m));
           return configs.size;
         },
-        (n) => n >= 14,
-        'all fourteen retained configs',
+        (n) => n >= 15,
+        'all fifteen retained configs',
       );
       const uniqueIds = new Set<unknown>();
       for (const [topic, config] of configs) {
@@ -136,6 +136,10 @@ describe('Home Assistant discovery', () => {
         options: ['standby', 'printing', 'paused', 'complete', 'cancelled', 'error'],
       });
       expect(configs.get('homeassistant/sensor/ha1/eta/config')).toMatchObject({ device_class: 'timestamp' });
+      expect(configs.get('homeassistant/binary_sensor/ha1/printer_connected/config')).toMatchObject({
+        device_class: 'connectivity',
+        state_topic: 'ha1/brim/state/job',
+      });
       expect(configs.get('homeassistant/button/ha1/pause/config')).toMatchObject({
         command_topic: 'ha1/brim/cmd/pause',
         payload_press: 'PRESS',
@@ -156,7 +160,10 @@ describe('Home Assistant discovery', () => {
       });
       expect(json(temperatures)).toHaveProperty('extruder.temperature');
       const job = await late.waitFor((m) => m.topic === 'ha1/brim/state/job', { what: 'job state' });
-      expect(json(job)).toMatchObject({ state: 'standby', progress: 0 });
+      expect(json(job)).toMatchObject({ state: 'standby', progress: 0, time_remaining: null, eta: null });
+      await late.waitFor((m) => m.topic === 'ha1/brim/state/job' && json(m).printer === 'ready', {
+        what: 'the printer shown as connected',
+      });
 
       // Home Assistant restarted: its birth message brings discovery back.
       const since = watcher.messages.length;
@@ -352,6 +359,46 @@ describe('the Moonraker MQTT API', () => {
         id: 5,
         result: { state: 'ready' },
       });
+    },
+    LONG,
+  );
+
+  it(
+    'runs an operator request from MQTT and publishes the notification it causes on api/notification',
+    async () => {
+      const { client } = await daemonWith(mqttTable(broker, 'api3'));
+      await waitUntil(
+        () => mqttStatus(client),
+        (s) => s.connected,
+        'connected',
+      );
+      const watcher = await observe(
+        broker.url,
+        'api3/moonraker/api/response',
+        'api3/moonraker/api/notification',
+      );
+      const request = {
+        jsonrpc: '2.0',
+        method: 'server.files.post_directory',
+        params: { path: 'gcodes/from-mqtt' },
+        id: 9,
+      };
+      await watcher.publish('api3/moonraker/api/request', JSON.stringify(request));
+      const reply = json(await watcher.waitFor((m) => m.topic.endsWith('/response'), { what: 'the reply' }));
+      expect(reply).toMatchObject({ id: 9, result: { action: 'create_dir', item: { path: 'from-mqtt' } } });
+      const notification = await watcher.waitFor((m) => m.topic.endsWith('/notification'), {
+        what: 'notify_filelist_changed',
+      });
+      expect(json(notification)).toMatchObject({
+        jsonrpc: '2.0',
+        method: 'notify_filelist_changed',
+        params: [{ action: 'create_dir', item: { path: 'from-mqtt', root: 'gcodes' } }],
+      });
+      // The folder is really there, seen over the websocket.
+      const listing = (await client.call('server.files.get_directory', { path: 'gcodes' })).result as {
+        dirs: { dirname: string }[];
+      };
+      expect(listing.dirs.map((d) => d.dirname)).toContain('from-mqtt');
     },
     LONG,
   );

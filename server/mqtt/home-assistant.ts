@@ -39,6 +39,8 @@ export interface JobState {
   time_remaining: number | null;
   /** ISO 8601 with a time zone; HA shows "unknown" for a timestamp without one. */
   eta: string | null;
+  /** `webhooks.state`: `ready` once the firmware answers. */
+  printer: string;
 }
 
 export interface HomeAssistantOptions {
@@ -217,6 +219,17 @@ export class HomeAssistant {
       'eta',
       { ...job, name: 'Finish time', device_class: 'timestamp', value_template: '{{ value_json.eta }}' },
     ]);
+    entities.push([
+      'binary_sensor',
+      'printer_connected',
+      {
+        ...job,
+        name: 'Printer connected',
+        device_class: 'connectivity',
+        entity_category: 'diagnostic',
+        value_template: "{{ 'ON' if value_json.printer == 'ready' else 'OFF' }}",
+      },
+    ]);
     for (const [key, button] of Object.entries(BUTTONS)) {
       entities.push([
         'button',
@@ -259,6 +272,7 @@ export class HomeAssistant {
 
   jobState(): JobState {
     const stats = this.store.get('print_stats');
+    const webhooks = this.store.get('webhooks');
     const card = this.store.get('virtual_sdcard');
     const state = typeof stats?.state === 'string' ? stats.state : 'standby';
     const fraction = numberOf(card?.progress);
@@ -273,6 +287,7 @@ export class HomeAssistant {
       print_duration: Math.round(printDuration),
       time_remaining: remaining === null ? null : Math.round(remaining),
       eta: remaining === null ? null : new Date(this.clock.wallMs() + remaining * 1000).toISOString(),
+      printer: typeof webhooks?.state === 'string' ? webhooks.state : 'disconnected',
     };
   }
 
@@ -291,7 +306,11 @@ export class HomeAssistant {
     const job = this.jobState();
     const last = this.lastJob;
     const changed =
-      !last || last.state !== job.state || last.filename !== job.filename || last.progress !== job.progress;
+      !last ||
+      last.state !== job.state ||
+      last.filename !== job.filename ||
+      last.progress !== job.progress ||
+      last.printer !== job.printer;
     if (changed || (job.state === 'printing' && now - this.lastJobAt >= JOB_REFRESH_S)) this.publishJob(job);
   }
 
