@@ -20,6 +20,7 @@ import { dataPaths, defaultConfigFile, ensureDataFolders, type Paths } from './c
 import { JOB_COMPONENTS } from './jobs/components.ts';
 import { fileManagerComponent } from './jobs/files/component.ts';
 import { machineComponent } from './machine/machine.ts';
+import { mqttComponent } from './mqtt/component.ts';
 import { octoprintCompatComponent } from './octoprint/component.ts';
 import { loadPlugins } from './plugins/loader.ts';
 import { dataStoreComponent } from './printer/data-store.ts';
@@ -63,6 +64,7 @@ export const BUILT_IN_COMPONENTS: readonly ComponentDefinition[] = [
   ...JOB_COMPONENTS,
   authorizationComponent,
   octoprintCompatComponent,
+  mqttComponent,
 ] as ComponentDefinition[];
 
 /** First-party plugins: the repository's plugins/ seen from server/, or dist/plugins seen from dist/server/. */

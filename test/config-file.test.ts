@@ -147,7 +147,7 @@ describe('server.config.save', () => {
 
   it('refuses a text of the wrong type as a bad argument', async () => {
     const reply = await client.call('server.config.save', { text: 42 });
-    expect(reply.error?.code).toBe(-32602);
+    expect(reply.error?.code).toBe(400);
     expect(reply.error?.message).toMatch(/text/);
   });
 

@@ -96,7 +96,8 @@ export const configFileComponent = defineComponent({
         in_use: inUse,
         exists: text !== null,
         text: text ?? '',
-        template: text === null ? configTemplate(host.runtime.configSchemas()) : null,
+        template:
+          text === null ? configTemplate(host.runtime.configSchemas(), host.runtime.optInTables()) : null,
         restart_pending: text !== running,
         can_restart: host.runtime.canRestart(),
       };

@@ -7,13 +7,15 @@ import {
   RPC_PARSE_ERROR,
 } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import type { ApiRegistry, CallerIdentity, RpcConnection } from './registry.ts';
+import type { ApiRegistry, CallerIdentity, RpcConnection, Transport } from './registry.ts';
 
 /** Who sent a frame: a websocket connection, or a POST /server/jsonrpc request with its own identity. */
 export interface RpcCaller {
   connection: RpcConnection | null;
   remoteAddress: string;
   identity: CallerIdentity | null;
+  /** The transport that carried the frame; POST /server/jsonrpc counts as websocket, as in Moonraker. */
+  transport?: Exclude<Transport, 'http'>;
 }
 
 type RpcId = string | number | null;
@@ -67,13 +69,16 @@ export class JsonRpcDispatcher {
     if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) {
       return failure(rpcId, RPC_INVALID_PARAMS, 'Invalid params: params must be an object');
     }
+    const transport = caller.transport ?? 'websocket';
     const endpoint = this.api.method(method);
-    if (!endpoint || (connection !== null && !endpoint.transports.includes('websocket'))) {
+    // POST /server/jsonrpc (no connection, no transport named) may reach every method.
+    const restricted = connection !== null || caller.transport !== undefined;
+    if (!endpoint || (restricted && !endpoint.transports.includes(transport))) {
       return isNotification ? null : failure(rpcId, RPC_METHOD_NOT_FOUND, `Method not found: ${method}`);
     }
     try {
       const result = await endpoint.call((params as Record<string, unknown>) ?? {}, {
-        transport: 'websocket',
+        transport,
         verb: endpoint.verb,
         connection,
         remoteAddress,

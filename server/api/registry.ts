@@ -1,4 +1,4 @@
-// One registration gives an HTTP route, a JSON-RPC method and (later) an MQTT API entry.
+// One registration gives an HTTP route, a JSON-RPC method and an MQTT API entry.
 import type { Readable } from 'node:stream';
 import type { Static, TObject } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';

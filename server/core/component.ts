@@ -47,6 +47,8 @@ export interface RuntimeView {
   configText(): string | null;
   /** The schema of every config table this daemon knows. */
   configSchemas(): ConfigSchemas;
+  /** Tables whose mere presence switches a component on (enabledByTable), e.g. `mqtt`. */
+  optInTables(): ReadonlySet<string>;
   /** Every problem start-up would find in this text as the config file `file`; empty when it is valid. */
   checkConfigText(text: string, file: string): Promise<ConfigProblem[]>;
   /** Whether requestRestart does anything (main.ts can restart; an in-process test daemon cannot). */
@@ -88,6 +90,11 @@ export interface ComponentDefinition<
   configTable?: string;
   /** An optional component that fails is reported in server.info and the rest runs on. */
   optional?: boolean;
+  /**
+   * Runs only when its config table is written in the file (Moonraker's rule for `[mqtt]`), so a
+   * feature that talks to the outside world stays off until the user asks for it.
+   */
+  enabledByTable?: boolean;
   /** Listed in server.info `components` under this name; omit for internal parts. */
   advertiseAs?: string;
   create(host: Host<Static<S>>): I | Promise<I>;

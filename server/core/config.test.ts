@@ -164,24 +164,48 @@ describe('config.example.toml', () => {
   const allSchemas = new Map(CORE_TABLES);
   for (const definition of BUILT_IN_COMPONENTS)
     if (definition.config) allSchemas.set(definition.name, definition.config);
-  const text = readFileSync(new URL('../../config.example.toml', import.meta.url), 'utf8');
+  // Tables that switch a feature on by being present are shown commented out, as `#[table]` and
+  // `#key = value` (a "#" with no space after it); uncommented, they must pass the same checks.
+  const text = readFileSync(new URL('../../config.example.toml', import.meta.url), 'utf8').replace(
+    /^#(?=\[|[a-z_]+ = )/gm,
+    '',
+  );
 
   it('parses and validates against every schema', () => {
     expect(() => validateConfig(parseConfigText(text, 'config.example.toml'), allSchemas)).not.toThrow();
   });
 
   it('matches the template written for a daemon without a file, which is valid as it is', () => {
-    const template = configTemplate(allSchemas);
+    const optIn = new Set(BUILT_IN_COMPONENTS.filter((d) => d.enabledByTable).map((d) => d.name));
+    expect(optIn.has('mqtt')).toBe(true);
+    const template = configTemplate(allSchemas, optIn);
     const parsed = parseConfigText(template, 'brim.toml');
-    expect(Object.keys(parsed.raw).sort()).toEqual([...allSchemas.keys()].sort());
+    // Opt-in tables (MQTT talks to a broker) are only commented in: the template must not switch them on.
+    expect(Object.keys(parsed.raw).sort()).toEqual(
+      [...allSchemas.keys()].filter((t) => !optIn.has(t)).sort(),
+    );
     expect(() => validateConfig(parsed, allSchemas)).not.toThrow();
-    // Uncommenting every default line gives the defaults back, so each line is valid TOML.
-    const uncommented = parseConfigText(template.replace(/^# ([A-Za-z0-9_]+ = .*)$/gm, '$1'), 'brim.toml');
+    // Uncommenting every default line gives the defaults back, so each line is valid TOML; opt-in tables
+    // come back whole with their "#" lines uncommented.
+    const uncommented = parseConfigText(
+      template.replace(/^# ([A-Za-z0-9_]+ = .*)$/gm, '$1').replace(/^#(?=\[|[A-Za-z0-9_]+ = )/gm, ''),
+      'brim.toml',
+    );
     for (const [table, schema] of allSchemas)
       for (const [key, keySchema] of Object.entries(schema.properties))
         expect(uncommented.raw[table]?.[key], `[${table}] ${key}`).toEqual(
           (keySchema as { default: unknown }).default,
         );
+  });
+
+  it('shows the tables that are enabled by their presence only commented out', () => {
+    const asWritten = parseConfigText(
+      readFileSync(new URL('../../config.example.toml', import.meta.url), 'utf8'),
+      'config.example.toml',
+    );
+    for (const definition of BUILT_IN_COMPONENTS) {
+      if (definition.enabledByTable) expect(asWritten.raw[definition.name], definition.name).toBeUndefined();
+    }
   });
 
   it('names every table and key of every schema, with a comment and the default value', () => {

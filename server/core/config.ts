@@ -210,20 +210,32 @@ function checkTable(
  * A first file for a daemon that has none: every table, each key commented out above its default,
  * so the file is valid as it is and changes nothing until a line is uncommented.
  */
-export function configTemplate(schemas: ConfigSchemas): string {
+export function configTemplate(schemas: ConfigSchemas, optIn: ReadonlySet<string> = new Set()): string {
   const lines = [
     '# Brim configuration: one table per component. Every key is optional; uncomment one to change it.',
     '# The value shown is the default. An unknown table or key stops start-up.',
+    '# A table written "#[name]" switches its feature on once uncommented, so it stays commented here.',
   ];
   for (const [table, schema] of schemas) {
-    lines.push('', `[${tableHeading(table)}]`);
+    // As in config.example.toml: "#" with no space marks what to uncomment to turn an opt-in table on.
+    const off = optIn.has(table);
+    lines.push('', `${off ? '#' : ''}[${tableHeading(table)}]`);
     for (const [key, keySchema] of Object.entries(schema.properties)) {
       const { description, default: fallback } = keySchema as TSchema;
       if (typeof description === 'string') lines.push(`# ${description.replace(/\n/g, '\n# ')}`);
-      if (fallback !== undefined) lines.push(`# ${stringify({ [key]: fallback }).trim()}`);
+      if (fallback !== undefined) lines.push(`${off ? '#' : '# '}${key} = ${inlineToml(fallback)}`);
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** A value as TOML on one line: a table default must stay a `key = { … }`, not open a `[key]` table. */
+function inlineToml(value: unknown): string {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const entries = Object.entries(value).map(([k, v]) => `${tableHeading(k)} = ${inlineToml(v)}`);
+    return entries.length ? `{ ${entries.join(', ')} }` : '{}';
+  }
+  return stringify({ v: value }).trim().slice('v = '.length);
 }
 
 /** `gcode_macro PAUSE` needs quotes in a heading; `plugins.bed_light` is two keys. */

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from './clock.ts';
 import { type ComponentDefinition, defineComponent } from './component.ts';
-import { StartupError } from './errors.ts';
+import { ConfigError, StartupError } from './errors.ts';
 import { dependencyOrder, Kernel } from './host.ts';
 import { dataPaths } from './paths.ts';
 
@@ -42,6 +42,51 @@ function recorder(
     ...extra,
   } as ComponentDefinition;
 }
+
+describe('components enabled by their config table', () => {
+  const broker = Type.Object({ address: Type.String({ default: 'localhost' }) });
+
+  it('runs one only when its table is written in the file', async () => {
+    const events: string[] = [];
+    const definition = recorder(events, 'mqtt', [], { enabledByTable: true, config: broker, optional: true });
+    const without = kernelWith([recorder(events, 'store'), definition]);
+    await without.start();
+    await without.stop();
+    expect(events).toEqual(['create store', 'start store', 'stop store']);
+    events.length = 0;
+    const withTable = kernelWith([definition], { mqtt: {} });
+    await withTable.start();
+    await withTable.stop();
+    expect(events).toEqual(['create mqtt', 'start mqtt', 'stop mqtt']);
+  });
+
+  it('refuses a component that needs one that is off, naming the missing table', () => {
+    const events: string[] = [];
+    expect(() =>
+      kernelWith([
+        recorder(events, 'mqtt', [], { enabledByTable: true }),
+        recorder(events, 'bed_light', ['mqtt']),
+      ]),
+    ).toThrow(new ConfigError(['component "bed_light" needs "mqtt", which runs only with a [mqtt] table']));
+  });
+
+  it('stops start-up on a config problem found at create, even for an optional component', async () => {
+    const events: string[] = [];
+    const kernel = kernelWith([
+      recorder(events, 'store'),
+      {
+        name: 'mqtt',
+        needs: ['store'],
+        optional: true,
+        create: () => {
+          throw new ConfigError(['brim.toml [mqtt]: key "password_file": cannot read /x (ENOENT)']);
+        },
+      },
+    ]);
+    await expect(kernel.start()).rejects.toThrow('brim.toml [mqtt]: key "password_file"');
+    expect(kernel.runtime.phase()).toBe('stopped');
+  });
+});
 
 describe('component lifecycle', () => {
   it('creates all, starts in dependency order and stops in reverse', async () => {

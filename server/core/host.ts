@@ -60,7 +60,7 @@ export class Kernel {
     );
     this.schemas = configSchemas(options.definitions, options.extraTables);
     this.tables = validateConfig(options.config, this.schemas);
-    this.order = dependencyOrder(options.definitions);
+    this.order = enabledOnly(dependencyOrder(options.definitions), options.config);
   }
 
   get runtime(): RuntimeView {
@@ -78,6 +78,8 @@ export class Kernel {
       rawConfig: () => this.options.config.raw,
       configText: () => this.options.config.text ?? null,
       configSchemas: () => this.schemas,
+      optInTables: () =>
+        new Set(this.options.definitions.filter((d) => d.enabledByTable).map((d) => tableOf(d))),
       checkConfigText: async (text, file) => {
         try {
           if (this.options.checkConfigText) await this.options.checkConfigText(text, file);
@@ -109,6 +111,12 @@ export class Kernel {
       try {
         this.instances.set(definition.name, await definition.create(this.hostFor(definition)));
       } catch (error) {
+        // A config problem found only at create (an unreadable password file) stops start-up, even
+        // for an optional component: the user has to fix the file either way.
+        if (error instanceof ConfigError) {
+          await this.stop();
+          throw error;
+        }
         await this.fail(definition, `create: ${describeError(error)}`, error);
       }
     }
@@ -225,6 +233,26 @@ export function configSchemas(
 
 function tableOf(definition: ComponentDefinition): string {
   return definition.configTable ?? definition.name;
+}
+
+/** Drops components whose table is absent; one that needs a dropped component is a config problem. */
+function enabledOnly(order: ComponentDefinition[], config: LoadedConfig): ComponentDefinition[] {
+  const isOff = (d: ComponentDefinition) => d.enabledByTable === true && !(tableOf(d) in config.raw);
+  const off = new Set(order.filter(isOff).map((d) => d.name));
+  const problems: string[] = [];
+  for (const definition of order) {
+    if (off.has(definition.name)) continue;
+    for (const need of definition.needs ?? []) {
+      if (off.has(need)) {
+        const table = tableOf(order.find((d) => d.name === need) as ComponentDefinition);
+        problems.push(
+          `component "${definition.name}" needs "${need}", which runs only with a [${table}] table`,
+        );
+      }
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return order.filter((d) => !off.has(d.name));
 }
 
 /** Topological order; an unknown need or a cycle is a programming error and stops start-up. */
