@@ -14,7 +14,6 @@ import DashboardView from './views/dashboard/index.tsx';
 import FilesView from './views/files/index.tsx';
 import JobsView from './views/jobs/index.tsx';
 import { LoginPage } from './views/login/index.tsx';
-import SettingsView from './views/settings/index.tsx';
 import { ActionButton, Spinner } from './widgets/common.tsx';
 import { ConfirmDialog } from './widgets/confirm.tsx';
 import { Icon, type IconName } from './widgets/icon.tsx';
@@ -35,7 +34,13 @@ const ROUTES: Route[] = [
   { path: '/console', label: 'Console', icon: 'console', view: ConsoleView },
   { path: '/jobs', label: 'Jobs', icon: 'jobs', view: JobsView },
   { path: '/preview', label: 'Preview', icon: 'cube', load: () => import('./preview/view.tsx') },
-  { path: '/settings', label: 'Settings', icon: 'settings', view: SettingsView },
+  // Users, cameras and the config editor are for admins and seldom opened: kept out of first paint.
+  {
+    path: '/settings',
+    label: 'Settings',
+    icon: 'settings',
+    load: () => import('./views/settings/index.tsx'),
+  },
 ];
 
 const loaded = signal<Record<string, ComponentType>>({});

@@ -37,6 +37,9 @@ const PATHS = {
   alert: 'M12 3l10 18H2zM12 10v5M12 18h.01',
   drop: 'M12 3c4 5 6 8 6 11a6 6 0 0 1-12 0c0-3 2-6 6-11z',
   layers: 'M12 3l9 5-9 5-9-5zM3 13l9 5 9-5',
+  users:
+    'M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM2 21v-1a6 6 0 0 1 12 0v1M16 3.5a4 4 0 0 1 0 7M22 21v-1a6 6 0 0 0-4-5.6',
+  key: 'M15 3a6 6 0 1 0 0 12 6 6 0 0 0 0-12zM10.8 13.2L3 21M6 18l2 2M9 15l2 2',
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -1,41 +1,11 @@
 // Webcams from server.webcams.list: MJPEG streams as they are, snapshots polled adaptively (the next
 // frame is asked for when the last one arrived), rotation and flip applied here; hidden when none exist.
-import { signal, useSignal } from '@preact/signals';
+import { useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { httpBase } from '../api/endpoint.ts';
-import { onConnected, onNotification, rpc } from '../api/session.ts';
+import { type Webcam, webcams } from '../state/cameras.ts';
 import { Panel } from './common.tsx';
 import { Icon } from './icon.tsx';
-
-export interface Webcam {
-  uid?: string;
-  name: string;
-  service: string;
-  enabled?: boolean;
-  target_fps: number;
-  stream_url: string;
-  snapshot_url: string;
-  flip_horizontal: boolean;
-  flip_vertical: boolean;
-  rotation: number;
-  aspect_ratio?: string;
-}
-
-export const webcams = signal<Webcam[]>([]);
-
-function load(): void {
-  rpc
-    .query<{ webcams: Webcam[] }>('server.webcams.list')
-    .then(({ webcams: list }) => {
-      webcams.value = list.filter((w) => w.enabled !== false);
-    })
-    .catch(() => {
-      webcams.value = [];
-    });
-}
-
-onConnected(load);
-onNotification('notify_webcams_changed', load);
 
 /** Webcam URLs are relative to the daemon's host (Moonraker's convention), unless absolute. */
 function absolute(url: string): string {

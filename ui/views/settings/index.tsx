@@ -1,19 +1,18 @@
-// Settings: theme, material presets (stored in the daemon's database), and the connection and printer.
+// Settings, loaded when the page opens: theme, the connection and printer, material presets (in the
+// daemon's database), cameras, and for admins users, the API key and the config file.
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { apiHost } from '../../api/endpoint.ts';
 import { linkState, rpc, serverInfo } from '../../api/session.ts';
-import { canOperate } from '../../state/auth.ts';
+import { canOperate, isAdmin } from '../../state/auth.ts';
 import { heaterLabel, heaterNames, webhooks } from '../../state/printer.ts';
 import { setTheme, type ThemeChoice, theme } from '../../state/settings.ts';
 import { DEFAULT_PRESETS, type Preset, presets, savePresets } from '../../state/temperatures.ts';
 import { ActionButton, Panel } from '../../widgets/common.tsx';
 import { Icon } from '../../widgets/icon.tsx';
-
-function PresetEditor() {
-  if (!canOperate.value) return null;
-  return <PresetForm />;
-}
+import { CamerasPanel } from './cameras.tsx';
+import { ConfigFilePanel } from './config-file.tsx';
+import { ApiKeyPanel, UsersPanel } from './users.tsx';
 
 function PresetForm() {
   const draft = useSignal<Preset[]>(structuredClone(presets.value));
@@ -181,9 +180,27 @@ export default function SettingsView() {
           </ActionButton>
         </div>
       </Panel>
+      {canOperate.value ? (
+        <div class="span-all">
+          <PresetForm />
+        </div>
+      ) : null}
       <div class="span-all">
-        <PresetEditor />
+        <CamerasPanel />
       </div>
+      {isAdmin.value ? (
+        <>
+          <UsersPanel />
+          <ApiKeyPanel />
+          <div class="span-all">
+            <ConfigFilePanel />
+          </div>
+        </>
+      ) : (
+        <p class="muted span-all" data-testid="admin-only">
+          Users, the API key and the config file are managed by an admin.
+        </p>
+      )}
     </div>
   );
 }
