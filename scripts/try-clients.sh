@@ -5,8 +5,8 @@
 #   scripts/try-clients.sh --mainsail ~/src/mainsail --fluidd ~/src/fluidd [--plugin-vue2 ~/src/vite-plugin-vue2]
 #
 # Check each client out at the release to try first (git checkout v2.18.2). Either may be left out.
-# Their sources stay untouched; the builds land in their own dist/ folders, and screenshots in
-# test/ui/screenshots/clients/ (or BRIM_CLIENT_SCREENSHOTS).
+# Their sources stay untouched; the builds land in their own dist/ folders, and screenshots of each step
+# in $TMPDIR/brim-client-screenshots (or BRIM_CLIENT_SCREENSHOTS).
 #
 # Two packages their lockfiles pin are gone from the npm registry (seen 2026-12 with Mainsail v2.18.2
 # and Fluidd v1.37.4):
@@ -120,5 +120,6 @@ if [ -n "$FLUIDD" ]; then
 fi
 
 cd "$BRIM_DIR"
-export BRIM_CLIENT_SCREENSHOTS="${BRIM_CLIENT_SCREENSHOTS:-$BRIM_DIR/test/ui/screenshots/clients}"
+export BRIM_CLIENT_SCREENSHOTS="${BRIM_CLIENT_SCREENSHOTS:-${TMPDIR:-/tmp}/brim-client-screenshots}"
 npx vitest run test/clients.test.ts
+echo "screenshots: $BRIM_CLIENT_SCREENSHOTS"
