@@ -159,7 +159,7 @@ async function startHost(devicePath: string, window: number): Promise<Host> {
       if (state === 'connecting') handshakes.value++;
     },
     sent: () => {
-      const inFlight = serial.link.getStats().inFlight;
+      const inFlight = serial.link.linesInFlight;
       if (inFlight > deepest.value) deepest.value = inFlight;
     },
   });
