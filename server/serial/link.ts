@@ -698,7 +698,9 @@ export class PrinterLink {
   /**
    * Marlin and Prusa reject a line whose N is not last N + 1, so a repeated line never runs twice.
    * RepRapFirmware records N without enforcing the sequence and Klipper ignores it: repeating a line
-   * there could run it twice, so those get the M105 probe.
+   * there could run it twice, so those get the M105 probe. Known limit: RRF 3 drops a bad-checksum
+   * line without any reply, and the probe's `ok T:` then counts it as done, so on RRF such a line is
+   * lost (never doubled); only a later line's ok, never a resend, follows it.
    */
   private enforcesLineNumbers(): boolean {
     return this.firmwareFamily !== 'reprapfirmware' && this.firmwareFamily !== 'klipper';
