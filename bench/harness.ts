@@ -13,9 +13,9 @@ export interface Metric {
   key: string;
   label: string;
   value: number;
-  unit: 'ms' | 'MB' | 'MB/s' | 'B/s' | '%' | 'req/s' | 'Hz' | 'count';
-  /** The issue's target: the value must be below `below` (or at most `atMost`) to be met. */
-  target?: { below: number } | { atMost: number };
+  unit: 'ms' | 'µs' | 'MB' | 'MB/s' | 'B/s' | '%' | 'req/s' | 'lines/s' | 'Hz' | 'count';
+  /** The issue's target: the value must be below `below`, at most `atMost` or at least `atLeast` to be met. */
+  target?: { below: number } | { atMost: number } | { atLeast: number };
   samples?: number[];
 }
 

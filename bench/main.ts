@@ -55,15 +55,22 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 export function verdict(metric: Metric): string {
   if (!metric.target) return '';
+  const target = metric.target;
   const met =
-    'below' in metric.target ? metric.value < metric.target.below : metric.value <= metric.target.atMost;
+    'below' in target
+      ? metric.value < target.below
+      : 'atMost' in target
+        ? metric.value <= target.atMost
+        : metric.value >= target.atLeast;
   return met ? 'met' : '**not met**';
 }
 
 function targetText(metric: Metric): string {
   if (!metric.target) return '';
   const unit = metric.unit === 'count' ? '' : ` ${metric.unit}`;
-  return 'below' in metric.target ? `< ${metric.target.below}${unit}` : `≤ ${metric.target.atMost}${unit}`;
+  const target = metric.target;
+  if ('below' in target) return `< ${target.below}${unit}`;
+  return 'atMost' in target ? `≤ ${target.atMost}${unit}` : `≥ ${target.atLeast}${unit}`;
 }
 
 function valueText(metric: Metric): string {

@@ -1,7 +1,8 @@
 // PrinterLink: the only writer to the port. Numbers and checksums lines, keeps a safe send-ahead window,
 // answers resend requests, lets emergency commands overtake the queue, and notices silence and resets.
 import { numberedLine } from '../../gcode/checksum.ts';
-import { type OkReply, parseReply, type Reply } from '../../gcode/replies.ts';
+import type { FirmwareFamily } from '../../gcode/firmware.ts';
+import { type ErrorReply, type OkReply, parseReply, type Reply } from '../../gcode/replies.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { commandWord, isBlocking, isEmergency, isLong } from './commands.ts';
@@ -127,6 +128,12 @@ export class PrinterLink {
   /** Each `Resend:` is followed by an ok that acknowledges nothing; these count the ones still due. */
   private resendOkTimers: TimerHandle[] = [];
   private duplicateResends: { lineNumber: number; remaining: number } | null = null;
+  /** `Last Line: X` of the line error just received: its `Resend:` must ask for X + 1 (corroboration). */
+  private lineErrorLastLine: number | null = null;
+  /** A line error came without its `Resend:` yet; the ok that follows them is already expected. */
+  private lineErrorAwaitingResend = false;
+  /** From the M115 reply the printer component asks for; decides how a silent window is resynchronised. */
+  private firmwareFamily: FirmwareFamily = 'unknown';
   private resendCounts = new Map<number, number>();
   private advancedOk = false;
   private lastBufferFree: number | null = null;
@@ -161,6 +168,11 @@ export class PrinterLink {
     return this.stateMessage;
   }
 
+  /** Lines on the wire without their ok yet; cheap enough to read on every sent line. */
+  get linesInFlight(): number {
+    return this.inFlight.length;
+  }
+
   getStats(): LinkStats {
     return {
       ...this.stats,
@@ -182,6 +194,7 @@ export class PrinterLink {
     this.advancedOk = false;
     this.learnedQueueDepth = 0;
     this.busySeen = false;
+    this.firmwareFamily = 'unknown';
     this.resetProtocol();
     this.watchdog?.cancel();
     this.watchdog = this.clock.setInterval(() => this.checkTimeouts(), WATCHDOG_TICK_MS);
@@ -286,16 +299,24 @@ export class PrinterLink {
     this.pumping = true;
     try {
       for (;;) {
-        const next = this.nextToSend();
-        if (!next) break;
         const transport = this.transport;
         if (!transport) break;
-        this.stats.linesSent++;
-        this.listeners.sent?.(next.wire, next.command?.source ?? 'host');
+        // Every line the window allows now goes out in one write: one syscall and one trip through
+        // the serialport stream per burst instead of per line is most of the host's CPU per line.
+        let wire = '';
+        for (let next = this.nextToSend(); next; next = this.nextToSend()) {
+          this.stats.linesSent++;
+          this.listeners.sent?.(next.wire, next.command?.source ?? 'host');
+          wire += next.wire;
+        }
+        if (wire === '') break;
         try {
-          await transport.write(next.wire);
+          await transport.write(wire);
         } catch (error) {
-          this.fail(`Write to ${transport.description} failed: ${(error as Error).message}`);
+          // A port that closed under the write (unplugged) was already reported as disconnected.
+          if (this.transport === transport) {
+            this.fail(`Write to ${transport.description} failed: ${(error as Error).message}`);
+          }
           break;
         }
       }
@@ -323,12 +344,15 @@ export class PrinterLink {
       if (entry.command?.blocking && this.inFlight.length > 0) return null;
       if (!this.fits(entry.wire.length)) return null;
       this.resendQueue.shift();
-      this.addSlot({
-        lineNumber: resend,
-        bytes: entry.wire.length,
-        word: commandWord(entry.wire.replace(/^N\d+ /, '')),
-        command: entry.command,
-      });
+      this.addSlot(
+        {
+          lineNumber: resend,
+          bytes: entry.wire.length,
+          word: commandWord(entry.wire.replace(/^N\d+ /, '')),
+          command: entry.command,
+        },
+        false,
+      );
       return { wire: entry.wire, command: entry.command };
     }
 
@@ -362,9 +386,10 @@ export class PrinterLink {
     return this.inFlightBytes + bytes <= this.options.rxBufferSize - EMERGENCY_RESERVE_BYTES;
   }
 
-  private addSlot(slot: Slot): void {
+  /** `fresh` is false for a repeated line: repeating lines to a silent board is no sign of life. */
+  private addSlot(slot: Slot, fresh = true): void {
     // Time waiting for an ok counts from the first line put on an idle wire.
-    if (this.inFlight.length === 0) this.lastProgressS = this.clock.now();
+    if (fresh && this.inFlight.length === 0) this.lastProgressS = this.clock.now();
     this.inFlight.push(slot);
     this.inFlightBytes += slot.bytes;
   }
@@ -409,7 +434,10 @@ export class PrinterLink {
         }
         break;
       case 'error':
-        this.handleError(reply.error, reply.message);
+        this.handleError(reply);
+        break;
+      case 'firmware':
+        this.firmwareFamily = reply.firmwareFamily;
         break;
       case 'temperature':
         // Heat-up wait lines (W:) show a blocking M109/M190 making progress.
@@ -439,13 +467,21 @@ export class PrinterLink {
     }
     this.lastProgressS = this.clock.now();
     if (reply.temperature) {
-      // The first M105 in flight is the one answering; everything sent before it has run.
+      // The first M105 in flight is the one answering. Without ADVANCED_OK, oks are only counted,
+      // so everything sent before it counts as run; with it, each numbered line has its own ok N,
+      // and one whose ok and resend request were both lost is found by the resend probe instead.
       const index = this.inFlight.findIndex((s) => s.word === 'M105');
-      this.acknowledgeThrough(Math.max(index, 0));
+      if (!this.advancedOk) this.acknowledgeThrough(Math.max(index, 0));
+      else if (index >= 0) this.acknowledgeSlot(index);
     } else if (this.advancedOk && reply.lineNumber !== undefined) {
       const index = this.inFlight.findIndex((s) => s.lineNumber === reply.lineNumber);
       // An N we no longer hold was already taken care of by a resynchronisation.
       if (index >= 0) this.acknowledgeThrough(index);
+    } else if (this.advancedOk) {
+      // ADVANCED_OK names the line of every numbered command, so an ok without N answers an
+      // unnumbered one (M108, a probe), or a line noise turned into garbage: never a numbered slot.
+      const index = this.inFlight.findIndex((s) => s.lineNumber === null);
+      if (index >= 0) this.acknowledgeSlot(index);
     } else {
       this.acknowledgeThrough(0);
     }
@@ -454,7 +490,14 @@ export class PrinterLink {
 
   private acknowledgeThrough(index: number): void {
     if (this.inFlight.length === 0) return;
-    const done = this.inFlight.splice(0, index + 1);
+    this.settleSlots(this.inFlight.splice(0, index + 1));
+  }
+
+  private acknowledgeSlot(index: number): void {
+    this.settleSlots(this.inFlight.splice(index, 1));
+  }
+
+  private settleSlots(done: Slot[]): void {
     for (const slot of done) {
       this.inFlightBytes -= slot.bytes;
       if (slot.word === 'M105' && slot.command === null) this.probeInFlight = false;
@@ -469,14 +512,34 @@ export class PrinterLink {
     }
   }
 
-  private handleResend(lineNumber: number): void {
-    this.stats.resendRequests++;
+  /** Each line error and its `Resend:` are followed by one ok that acknowledges nothing. */
+  private expectResendOk(): void {
     const timer = this.clock.setTimeout(() => {
       const index = this.resendOkTimers.indexOf(timer);
       if (index >= 0) this.resendOkTimers.splice(index, 1);
     }, RESEND_OK_TIMEOUT_MS);
     this.resendOkTimers.push(timer);
+  }
 
+  private handleResend(lineNumber: number): void {
+    this.stats.resendRequests++;
+    // The error line before it already announced this ok, in case this line had been lost.
+    if (this.lineErrorAwaitingResend) this.lineErrorAwaitingResend = false;
+    else this.expectResendOk();
+    // Marlin's error says `Last Line: X` and then asks for X + 1; noise rarely garbles both alike.
+    const corroborated = this.lineErrorLastLine !== null && this.lineErrorLastLine + 1 === lineNumber;
+    this.lineErrorLastLine = null;
+
+    if (lineNumber === this.lastSentNumber + 1 && corroborated) {
+      // The firmware already has every line we sent (the resend probe repeated one it had): their
+      // oks were lost, and each repeated line still on the wire earns the same request again.
+      const duplicates = this.duplicateResends;
+      if (duplicates?.lineNumber === lineNumber && duplicates.remaining > 0) duplicates.remaining--;
+      else this.duplicateResends = { lineNumber, remaining: this.inFlight.length };
+      this.acknowledgeNumberedThrough(this.lastSentNumber);
+      void this.pump();
+      return;
+    }
     if (lineNumber < 1 || lineNumber > this.lastSentNumber) {
       // A corrupted number (OctoPrint#4671: `Resend: 034497` for 134497) must not rewind the print.
       this.log.warn(
@@ -492,6 +555,11 @@ export class PrinterLink {
       return;
     }
     if (!this.history.has(lineNumber)) {
+      if (!corroborated) {
+        // A dropped or flipped digit (`Resend: 1046` for 15046): the firmware asks again with the next line.
+        this.log.warn({ lineNumber }, 'ignoring an uncorroborated resend request for a line no longer kept');
+        return;
+      }
       const oldest = this.history.keys().next().value;
       this.fail(
         `The firmware asked to resend line ${lineNumber}, which is no longer in the resend history (oldest kept: ${oldest ?? 'none'})`,
@@ -507,7 +575,22 @@ export class PrinterLink {
       return;
     }
     this.duplicateResends = { lineNumber, remaining: this.lastSentNumber - lineNumber };
-    // The firmware dropped line N and everything after it: those leave the window and go again, in order.
+    this.resendFrom(lineNumber);
+  }
+
+  /** The firmware accepted every line through `lineNumber`: their slots are done, whatever became of their oks. */
+  private acknowledgeNumberedThrough(lineNumber: number): void {
+    const done: Slot[] = [];
+    for (let i = this.inFlight.length - 1; i >= 0; i--) {
+      const slot = this.inFlight[i]!;
+      if (slot.lineNumber !== null && slot.lineNumber <= lineNumber)
+        done.unshift(...this.inFlight.splice(i, 1));
+    }
+    this.settleSlots(done);
+  }
+
+  /** Line N and everything after it leave the window and go again, in order. */
+  private resendFrom(lineNumber: number): void {
     for (let i = this.inFlight.length - 1; i >= 0; i--) {
       const slot = this.inFlight[i]!;
       if (slot.lineNumber !== null && slot.lineNumber >= lineNumber) {
@@ -521,7 +604,9 @@ export class PrinterLink {
     void this.pump();
   }
 
-  private handleError(kind: string, message: string): void {
+  private handleError(reply: ErrorReply): void {
+    const kind = reply.error;
+    const message = reply.message;
     if (
       kind === 'checksumMismatch' ||
       kind === 'lineNumber' ||
@@ -529,6 +614,12 @@ export class PrinterLink {
       kind === 'noLineNumber'
     ) {
       this.stats.linkErrors++;
+      // `Resend:` and an ok follow; if noise eats the `Resend:`, that ok must still acknowledge nothing.
+      if (kind !== 'noLineNumber') {
+        if (!this.lineErrorAwaitingResend) this.expectResendOk();
+        this.lineErrorAwaitingResend = true;
+        this.lineErrorLastLine = reply.lastLine ?? null;
+      }
       return;
     }
     if (kind === 'unknownCommand') {
@@ -583,13 +674,36 @@ export class PrinterLink {
     const okLimit =
       longRunning && !this.busySeen ? this.options.longCommandTimeoutMs : this.options.okTimeoutMs;
     if (quietMs > okLimit) {
+      this.lastProbeS = now;
+      const oldestNumbered = this.inFlight.find((s) => s.lineNumber !== null)?.lineNumber ?? null;
+      if (oldestNumbered !== null && this.enforcesLineNumbers()) {
+        // Repeating the oldest unacknowledged line is safe where the firmware checks N: it runs it if
+        // it never got it, or answers `Last Line: X` if it did, which is exactly where it stands.
+        // An M105 would instead count lines whose resend request was lost as done (notes §14).
+        this.log.warn(
+          { inFlight: this.inFlight.length, quietMs, lineNumber: oldestNumbered },
+          'no ok for a while; resynchronising by repeating the oldest unacknowledged line',
+        );
+        this.resendFrom(oldestNumbered);
+        return;
+      }
       this.log.warn(
         { inFlight: this.inFlight.length, quietMs },
         'no ok for a while; resynchronising with M105',
       );
-      this.lastProbeS = now;
       this.probe();
     }
+  }
+
+  /**
+   * Marlin and Prusa reject a line whose N is not last N + 1, so a repeated line never runs twice.
+   * RepRapFirmware records N without enforcing the sequence and Klipper ignores it: repeating a line
+   * there could run it twice, so those get the M105 probe. Known limit: RRF 3 drops a bad-checksum
+   * line without any reply, and the probe's `ok T:` then counts it as done, so on RRF such a line is
+   * lost (never doubled); only a later line's ok, never a resend, follows it.
+   */
+  private enforcesLineNumbers(): boolean {
+    return this.firmwareFamily !== 'reprapfirmware' && this.firmwareFamily !== 'klipper';
   }
 
   // --- connection life -----------------------------------------------------------------------
@@ -642,6 +756,8 @@ export class PrinterLink {
     for (const timer of this.resendOkTimers) timer.cancel();
     this.resendOkTimers = [];
     this.duplicateResends = null;
+    this.lineErrorLastLine = null;
+    this.lineErrorAwaitingResend = false;
     this.resendCounts.clear();
     this.inFlight.length = 0;
     this.inFlightBytes = 0;

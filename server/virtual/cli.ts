@@ -16,6 +16,7 @@ const USAGE = `Usage: brim-virtual-printer [options]
   --no-emergency-parser handle M108/M112/M410 only from the queue
   --boot-ms <ms>        bootloader time after a reset (default 0)
   --speed <factor>      run firmware time faster than the wall clock (default 1)
+  --move-time-scale <f> factor on how long moves take; 0 makes them instant (default 1)
   --trace               print every executed command on stderr
   --help
 `;
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
       'no-emergency-parser': { type: 'boolean' },
       'boot-ms': { type: 'string' },
       speed: { type: 'string' },
+      'move-time-scale': { type: 'string' },
       trace: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -63,6 +65,7 @@ async function main(): Promise<void> {
     advancedOk: !values['no-advanced-ok'],
     emergencyParser: !values['no-emergency-parser'],
     bootMs: number('boot-ms', values['boot-ms']),
+    moveTimeScale: number('move-time-scale', values['move-time-scale']),
     faults: faults(values.faults),
   };
   const pty = await startPtyPrinter({ devicePath: values.link, printer: options });

@@ -725,6 +725,29 @@ describe('execution log and scripted faults', () => {
     expect(run()).toEqual(run());
   });
 
+  test('drop_bytes loses bytes on the wire, seeded so it repeats, and the line protocol catches it', () => {
+    const run = (): string[] => {
+      const r = rig({ faults: [{ kind: 'drop_bytes', probability: 1, maxDrops: 1, fromLine: 3, seed: 7 }] });
+      const host = new PingPongHost(r.printer, job(20));
+      host.start();
+      r.clock.advanceUntil(() => host.done, 600_000, 50);
+      expect(host.done).toBe(true);
+      expect(r.printer.stats.bytesLostOnWire).toBe(1);
+      expect(r.printer.stats.resendRequests).toBeGreaterThan(0);
+      expect(runNumbers(r.printer)).toEqual(range(1, 20));
+      return r.lines;
+    };
+    expect(run()).toEqual(run());
+  });
+
+  test('moveTimeScale 0 makes moves instant: the planner never holds an ok back', () => {
+    const r = ready({ moveTimeScale: 0 });
+    let batch = '';
+    for (let i = 1; i <= 20; i++) batch += n(i, `G1 X${i * 10} F600`);
+    r.send(batch);
+    expect(r.take().filter((l) => l.startsWith('ok'))).toHaveLength(20);
+  });
+
   test('a hang silences the board until it is reset', () => {
     const r = ready({ faults: [{ kind: 'hang', atLine: 2 }] });
     r.send(n(1, 'G90') + n(2, 'G90'));

@@ -48,6 +48,18 @@ export type VirtualFault =
       readonly fromLine?: number;
       readonly maxFlips?: number;
       readonly seed?: number;
+    }
+  /**
+   * Random loss of single bytes on the wire (a marginal cable or USB bridge) with `probability`
+   * per byte, from `fromLine` on, at most `maxDrops` times. Seeded, so runs repeat.
+   */
+  | {
+      readonly kind: 'drop_bytes';
+      readonly probability: number;
+      readonly direction?: 'to_printer' | 'to_host' | 'both';
+      readonly fromLine?: number;
+      readonly maxDrops?: number;
+      readonly seed?: number;
     };
 
 export interface VirtualMarlinOptions {
@@ -64,6 +76,11 @@ export interface VirtualMarlinOptions {
   readonly bufsize?: number;
   /** MAX_CMD_SIZE: longer lines are cut at MAX_CMD_SIZE - 1 characters. Default 96. */
   readonly maxCmdSize?: number;
+  /**
+   * Factor on how long moves take. 0 makes every move instant, so the planner never fills and
+   * the host's streaming is the only limit (streaming tests and benchmarks). Default 1.
+   */
+  readonly moveTimeScale?: number;
   /** BLOCK_BUFFER_SIZE. The planner holds one block less. Default 16. */
   readonly blockBufferSize?: number;
   /** ADVANCED_OK: `ok N<n> P<p> B<b>`. Default true. */
@@ -132,6 +149,8 @@ export interface VirtualMarlinStats {
   unknownCommands: number;
   oksSent: number;
   bitsFlipped: number;
+  /** Bytes a `drop_bytes` fault took off the wire (either direction). */
+  bytesLostOnWire: number;
   resets: number;
 }
 
@@ -231,8 +250,16 @@ interface ParsedCommand {
   readonly stringArg: string;
 }
 
-type LineFault = Exclude<VirtualFault, { kind: 'noise' }>;
-type NoiseFault = Extract<VirtualFault, { kind: 'noise' }>;
+type WireFault = Extract<VirtualFault, { kind: 'noise' | 'drop_bytes' }>;
+type LineFault = Exclude<VirtualFault, WireFault>;
+
+interface ActiveWireFault {
+  readonly fault: WireFault;
+  readonly random: () => number;
+  /** Flips or drops so far. */
+  hits: number;
+  active: boolean;
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -328,6 +355,7 @@ export class VirtualMarlin {
     unknownCommands: 0,
     oksSent: 0,
     bitsFlipped: 0,
+    bytesLostOnWire: 0,
     resets: 0,
   };
 
@@ -350,7 +378,7 @@ export class VirtualMarlin {
   private readonly log: ExecutedCommand[] = [];
   private lineFaults: LineFault[] = [];
   private readonly firedFaults: VirtualFault[] = [];
-  private noise: { fault: NoiseFault; random: () => number; flips: number; active: boolean }[] = [];
+  private wireFaults: ActiveWireFault[] = [];
 
   // Serial side
   private readonly rx: ByteRing;
@@ -421,6 +449,7 @@ export class VirtualMarlin {
       bufsize: Math.max(2, options.bufsize ?? 4),
       maxCmdSize: Math.max(8, options.maxCmdSize ?? 96),
       blockBufferSize: Math.max(2, options.blockBufferSize ?? 16),
+      moveTimeScale: Math.max(0, options.moveTimeScale ?? 1),
       advancedOk: options.advancedOk ?? true,
       emergencyParser: options.emergencyParser ?? true,
       hostActionCommands: options.hostActionCommands ?? true,
@@ -509,9 +538,14 @@ export class VirtualMarlin {
   }
 
   addFault(fault: VirtualFault): void {
-    if (fault.kind === 'noise') {
+    if (fault.kind === 'noise' || fault.kind === 'drop_bytes') {
+      if (!(fault.probability >= 0 && fault.probability <= 1)) {
+        throw new RangeError(
+          `${fault.kind} fault: probability must be within 0..1, got ${fault.probability}`,
+        );
+      }
       const seed = fault.seed ?? 0x5eed;
-      this.noise.push({ fault, random: prng(seed), flips: 0, active: fault.fromLine === undefined });
+      this.wireFaults.push({ fault, random: prng(seed), hits: 0, active: fault.fromLine === undefined });
     } else {
       this.lineFaults.push(fault);
     }
@@ -743,6 +777,7 @@ export class VirtualMarlin {
       this.stats.ignoredBytes++;
       return;
     }
+    if (this.wireFaults.length > 0 && this.dropMaybe('to_printer')) return;
     const c = this.flipMaybe(raw, 'to_printer');
     if (this.ep) {
       const cmd = this.ep.feed(c);
@@ -861,8 +896,8 @@ export class VirtualMarlin {
         return;
       }
       this.lastN = n;
-      for (const nf of this.noise) {
-        if (!nf.active && nf.fault.fromLine !== undefined && n >= nf.fault.fromLine) nf.active = true;
+      for (const wf of this.wireFaults) {
+        if (!wf.active && wf.fault.fromLine !== undefined && n >= wf.fault.fromLine) wf.active = true;
       }
     }
     if (!this.ep && this.earlyCritical(command)) return;
@@ -953,17 +988,30 @@ export class VirtualMarlin {
 
   private flipMaybe(byte: number, direction: 'to_printer' | 'to_host'): number {
     let b = byte;
-    for (const nf of this.noise) {
-      const dir = nf.fault.direction ?? 'to_printer';
-      if (!nf.active || (dir !== 'both' && dir !== direction)) continue;
-      if (nf.fault.maxFlips !== undefined && nf.flips >= nf.fault.maxFlips) continue;
-      if (nf.random() < nf.fault.probability) {
-        b ^= 1 << Math.floor(nf.random() * 8);
-        nf.flips++;
+    for (const wf of this.wireFaults) {
+      const f = wf.fault;
+      if (f.kind !== 'noise' || !wireFaultApplies(wf, direction, f.maxFlips)) continue;
+      if (wf.random() < f.probability) {
+        b ^= 1 << Math.floor(wf.random() * 8);
+        wf.hits++;
         this.stats.bitsFlipped++;
       }
     }
     return b;
+  }
+
+  /** True when a `drop_bytes` fault takes this byte off the wire. */
+  private dropMaybe(direction: 'to_printer' | 'to_host'): boolean {
+    for (const wf of this.wireFaults) {
+      const f = wf.fault;
+      if (f.kind !== 'drop_bytes' || !wireFaultApplies(wf, direction, f.maxDrops)) continue;
+      if (wf.random() < f.probability) {
+        wf.hits++;
+        this.stats.bytesLostOnWire++;
+        return true;
+      }
+    }
+    return false;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1251,7 +1299,7 @@ export class VirtualMarlin {
     for (const axis of ['x', 'y', 'z', 'e'] as const)
       seconds = Math.max(seconds, Math.abs(delta[axis]) / max[axis]);
     const blockEnd = { ...to, e: from.e + de };
-    this.planner.add(from, blockEnd, seconds * 1000);
+    this.planner.add(from, blockEnd, seconds * 1000 * this.cfg.moveTimeScale);
     this.plannedPosition = { ...to };
   }
 
@@ -1761,9 +1809,11 @@ export class VirtualMarlin {
 
   private emit(line: string): void {
     if (this.closed || this.unplugged || this.hung || this.killed) return;
-    const bytes = Buffer.from(`${line}\n`, 'latin1');
-    if (this.noise.length > 0) {
-      for (let i = 0; i < bytes.length; i++) bytes[i] = this.flipMaybe(bytes[i] as number, 'to_host');
+    let bytes = Buffer.from(`${line}\n`, 'latin1');
+    if (this.wireFaults.length > 0) {
+      const kept: number[] = [];
+      for (const byte of bytes) if (!this.dropMaybe('to_host')) kept.push(this.flipMaybe(byte, 'to_host'));
+      bytes = Buffer.from(kept);
     }
     if (this.listeners.data.size === 0) {
       // Like a USB-serial chip's small FIFO: the oldest output goes when nobody reads.
@@ -1783,6 +1833,16 @@ export class VirtualMarlin {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+function wireFaultApplies(
+  wf: ActiveWireFault,
+  direction: 'to_printer' | 'to_host',
+  limit: number | undefined,
+): boolean {
+  const dir = wf.fault.direction ?? 'to_printer';
+  if (!wf.active || (dir !== 'both' && dir !== direction)) return false;
+  return limit === undefined || wf.hits < limit;
+}
 
 /** Changes the last character before `*` so the XOR no longer matches (any single-bit change does). */
 function corruptBeforeChecksum(command: string): string {
