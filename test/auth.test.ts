@@ -353,3 +353,48 @@ describe('brim user add', () => {
     }
   });
 });
+
+describe('secrets in server.config', () => {
+  let withBroker: TestDaemon;
+  const tokenOf: Partial<Record<Role, string>> = {};
+
+  beforeAll(async () => {
+    // Nothing listens on the broker port: the MQTT component keeps retrying, which is all this needs.
+    withBroker = await startTestDaemon({
+      configToml: `${UNTRUSTED}[virtual_printer]\nboot_ms = 0\n[mqtt]\naddress = "127.0.0.1"\nport = 9\nusername = "brim"\npassword = "broker secret"\n`,
+    });
+    const auth = withBroker.daemon.kernel.instance('authorization');
+    for (const role of ['viewer', 'admin'] as const) {
+      await auth.createUser(`${role}2`, PASSWORD, role);
+      const login = await fetch(`${withBroker.url}/access/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: `${role}2`, password: PASSWORD }),
+      });
+      tokenOf[role] = ((await login.json()) as { result: { token: string } }).result.token;
+    }
+  });
+
+  afterAll(async () => {
+    await withBroker?.stop();
+  });
+
+  async function mqttTables(role: Role) {
+    const reply = await fetch(`${withBroker.url}/server/config`, {
+      headers: { Authorization: `Bearer ${tokenOf[role]}` },
+    });
+    const { result } = (await reply.json()) as {
+      result: { config: { mqtt: Record<string, unknown> }; orig: { mqtt: Record<string, unknown> } };
+    };
+    return { config: result.config.mqtt, orig: result.orig.mqtt };
+  }
+
+  it('hides the broker password from a viewer and shows it to an admin', async () => {
+    const viewer = await mqttTables('viewer');
+    expect(viewer.config).toMatchObject({ username: 'brim', password: '********' });
+    expect(viewer.orig).toMatchObject({ username: 'brim', password: '********' });
+    const admin = await mqttTables('admin');
+    expect(admin.config.password).toBe('broker secret');
+    expect(admin.orig.password).toBe('broker secret');
+  });
+});

@@ -1,6 +1,7 @@
 // server.info, server.config and the per-connection endpoints every client calls first.
 import { Type } from '@sinclair/typebox';
 import type { Host } from '../core/component.ts';
+import type { ConfigSchemas } from '../core/config.ts';
 import { errors } from '../core/errors.ts';
 import type { HttpServer } from './server.ts';
 import type { Connection, WebsocketHub } from './websocket.ts';
@@ -8,6 +9,26 @@ import type { Connection, WebsocketHub } from './websocket.ts';
 /** Mainsail compares this with v0.8.0-306 and Fluidd with v0.8.0-309 by semver. */
 export const MOONRAKER_VERSION = 'v0.9.3-1-gbrim';
 export const API_VERSION: [number, number, number] = [1, 5, 0];
+
+const HIDDEN = '********';
+
+/** The tables with every key whose schema says `secret: true` (and is set) replaced by asterisks. */
+function withoutSecrets(
+  tables: Record<string, Record<string, unknown>>,
+  schemas: ConfigSchemas,
+): Record<string, Record<string, unknown>> {
+  const result: Record<string, Record<string, unknown>> = {};
+  for (const [table, values] of Object.entries(tables)) {
+    const properties = schemas.get(table)?.properties ?? {};
+    result[table] = Object.fromEntries(
+      Object.entries(values).map(([key, value]) => {
+        const secret = (properties[key] as { secret?: unknown } | undefined)?.secret === true;
+        return [key, secret && value !== '' ? HIDDEN : value];
+      }),
+    );
+  }
+  return result;
+}
 
 export function registerServerEndpoints(host: Host, hub: WebsocketHub, server: () => HttpServer): void {
   host.api.register({
@@ -44,12 +65,16 @@ export function registerServerEndpoints(host: Host, hub: WebsocketHub, server: (
     verbs: ['GET'],
     role: 'viewer',
     description: 'The validated configuration, one table per component',
-    handler: () => {
+    handler: (_args, context) => {
       const file = host.runtime.configFile();
       const raw = host.runtime.rawConfig();
+      // Only an admin (or a daemon without authorization) reads secrets such as the broker password.
+      const hide = context.identity !== undefined && context.identity?.role !== 'admin';
+      const shown = (tables: Record<string, Record<string, unknown>>) =>
+        hide ? withoutSecrets(tables, host.runtime.configSchemas()) : tables;
       return {
-        config: host.runtime.config(),
-        orig: raw,
+        config: shown(host.runtime.config()),
+        orig: shown(raw),
         files: file ? [{ filename: file, sections: Object.keys(raw) }] : [],
       };
     },

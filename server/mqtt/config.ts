@@ -18,7 +18,11 @@ export const mqttConfig = Type.Object({
     description: 'Broker TCP port, used when address is not a URL with a port (8883 is usual with TLS).',
   }),
   username: Type.String({ default: '', description: 'User name for the broker; empty for anonymous.' }),
-  password: Type.String({ default: '', description: 'Password for the broker; prefer password_file.' }),
+  password: Type.String({
+    default: '',
+    secret: true,
+    description: 'Password for the broker; prefer password_file. server.config shows it to admins only.',
+  }),
   password_file: Type.String({
     default: '',
     description:
