@@ -14,7 +14,7 @@ import { webcamComponent } from './camera/webcams.ts';
 import { type Clock, SystemClock } from './core/clock.ts';
 import type { ComponentDefinition } from './core/component.ts';
 import { type LoadedConfig, parseConfigText, readConfigFile, validateConfig } from './core/config.ts';
-import { configSchemas, Kernel } from './core/host.ts';
+import { checkComponentConfigs, configSchemas, Kernel } from './core/host.ts';
 import { createLogger, LOG_LEVELS, type RootLogger } from './core/logger.ts';
 import { dataPaths, defaultConfigFile, ensureDataFolders, type Paths } from './core/paths.ts';
 import { JOB_COMPONENTS } from './jobs/components.ts';
@@ -133,7 +133,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       onRestartRequested: options.onRestartRequested,
       checkConfigText: async (text, file) => {
         const candidate = parseConfigText(text, file);
-        validateConfig(candidate, configSchemas(await definitionsFor(candidate.raw), CORE_TABLES));
+        const definitions = await definitionsFor(candidate.raw);
+        const tables = validateConfig(candidate, configSchemas(definitions, CORE_TABLES));
+        checkComponentConfigs(definitions, tables, candidate, { configDir: paths.config, configFile: file });
       },
       rolloverLogs: () => {
         if (!logger.file) return [];

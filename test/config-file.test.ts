@@ -115,6 +115,18 @@ describe('server.config.save', () => {
     });
   });
 
+  it('refuses what start-up would refuse beyond the schema: a broker URL of the wrong scheme', async () => {
+    const before = snapshot(configPath());
+    const result = await call<ConfigSaveResult>('server.config.save', {
+      text: `${ORIGINAL}\n[mqtt]\naddress = "http://broker.local"\n`,
+    });
+    expect(result).toMatchObject({
+      saved: false,
+      problems: [{ message: expect.stringContaining('[mqtt]: key "address" has scheme "http"') }],
+    });
+    expect(snapshot(configPath())).toEqual(before);
+  });
+
   it('checks without writing on a dry run', async () => {
     const before = snapshot(configPath());
     const result = await call<ConfigSaveResult>('server.config.save', {

@@ -97,6 +97,11 @@ export interface ComponentDefinition<
   enabledByTable?: boolean;
   /** Listed in server.info `components` under this name; omit for internal parts. */
   advertiseAs?: string;
+  /**
+   * Checks a schema cannot express (a URL's scheme, a file that must exist), by throwing ConfigError;
+   * run on a config the editor is about to save, so it refuses what start-up would refuse.
+   */
+  checkConfig?(config: Static<S>, files: { configDir: string; configFile: string | null }): void;
   create(host: Host<Static<S>>): I | Promise<I>;
 }
 

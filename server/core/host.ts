@@ -13,7 +13,7 @@ import type {
   RuntimeView,
 } from './component.ts';
 import { type ConfigSchemas, type LoadedConfig, parseConfigText, validateConfig } from './config.ts';
-import { ConfigError, describeError, StartupError } from './errors.ts';
+import { ConfigError, type ConfigProblem, describeError, StartupError } from './errors.ts';
 import { Bus } from './events.ts';
 import type { Logger } from './logger.ts';
 import type { Paths } from './paths.ts';
@@ -61,6 +61,10 @@ export class Kernel {
     this.schemas = configSchemas(options.definitions, options.extraTables);
     this.tables = validateConfig(options.config, this.schemas);
     this.order = enabledOnly(dependencyOrder(options.definitions), options.config);
+    checkComponentConfigs(this.order, this.tables, options.config, {
+      configDir: options.paths.config,
+      configFile: options.config.file,
+    });
   }
 
   get runtime(): RuntimeView {
@@ -229,6 +233,27 @@ export function configSchemas(
     if (definition.config) schemas.set(table, definition.config);
   }
   return schemas;
+}
+
+/** Runs every enabled component's checkConfig on validated tables; all their problems in one ConfigError. */
+export function checkComponentConfigs(
+  definitions: readonly ComponentDefinition[],
+  tables: Record<string, Record<string, unknown>>,
+  config: LoadedConfig,
+  files: { configDir: string; configFile: string | null },
+): void {
+  const problems: ConfigProblem[] = [];
+  for (const definition of definitions) {
+    const table = tableOf(definition);
+    if (!definition.checkConfig || (definition.enabledByTable && !(table in config.raw))) continue;
+    try {
+      definition.checkConfig(tables[table] ?? {}, files);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.located);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
 }
 
 function tableOf(definition: ComponentDefinition): string {

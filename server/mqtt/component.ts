@@ -23,6 +23,9 @@ export const mqttComponent = defineComponent({
   optional: true,
   enabledByTable: true,
   advertiseAs: 'mqtt',
+  checkConfig(config, files) {
+    resolveMqttSettings(config, files.configDir, files.configFile);
+  },
   create(host): Mqtt {
     const config = host.config;
     const settings = resolveMqttSettings(config, host.paths.config, host.runtime.configFile());

@@ -73,6 +73,56 @@ export function loadConfigFile(): Promise<ConfigFileState> {
   return rpc.query<ConfigFileState>('server.config.file');
 }
 
-export function saveConfigFile(text: string, dryRun = false): Promise<ConfigSaveResult> {
-  return rpc.call<ConfigSaveResult>('server.config.save', { text, dry_run: dryRun });
+/** Counts saves made from any panel, so the config file editor shows what is on disk now. */
+export const configFileSaves = signal(0);
+
+export async function saveConfigFile(text: string, dryRun = false): Promise<ConfigSaveResult> {
+  const result = await rpc.call<ConfigSaveResult>('server.config.save', { text, dry_run: dryRun });
+  if (result.saved && !dryRun) configFileSaves.value++;
+  return result;
+}
+
+type TomlValue = string | number | boolean | TomlValue[] | { [key: string]: TomlValue };
+
+/** A value on one line of TOML (JSON's string escapes are valid TOML basic strings). */
+export function tomlValue(value: TomlValue): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return `[${value.map(tomlValue).join(', ')}]`;
+  const entries = Object.entries(value).map(([k, v]) => `${tomlKey(k)} = ${tomlValue(v)}`);
+  return entries.length ? `{ ${entries.join(', ')} }` : '{}';
+}
+
+function tomlKey(key: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(key) ? key : JSON.stringify(key);
+}
+
+/**
+ * The config text with table `[name]` replaced by `values` (appended when absent), or removed when
+ * `values` is null. Only that table's lines change: comments and every other table stay as written.
+ */
+export function withTable(text: string, name: string, values: Record<string, TomlValue> | null): string {
+  const lines = text.split('\n');
+  const heading = new RegExp(`^\\s*\\[\\s*${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*\\]\\s*(#.*)?$`);
+  const start = lines.findIndex((line) => heading.test(line));
+  let end = start + 1;
+  if (start >= 0) {
+    while (end < lines.length && !/^\s*\[/.test(lines[end] ?? '')) end++;
+    // Comments and blank lines just above the next heading belong to that table.
+    while (end > start + 1 && /^\s*(#.*)?$/.test(lines[end - 1] ?? '')) end--;
+  }
+  const block =
+    values === null
+      ? []
+      : [
+          `[${name}]`,
+          ...Object.entries(values).map(([key, value]) => `${tomlKey(key)} = ${tomlValue(value)}`),
+        ];
+  if (start >= 0) {
+    lines.splice(start, end - start, ...block);
+    return lines.join('\n');
+  }
+  if (values === null) return text;
+  const body = text.replace(/\s*$/, '');
+  return `${body}${body ? '\n\n' : ''}${block.join('\n')}\n`;
 }

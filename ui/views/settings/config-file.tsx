@@ -6,6 +6,7 @@ import { onConnected, rpc } from '../../api/session.ts';
 import {
   type ConfigFileState,
   type ConfigProblem,
+  configFileSaves,
   loadConfigFile,
   saveConfigFile,
 } from '../../state/admin.ts';
@@ -176,6 +177,10 @@ export function ConfigFilePanel() {
     }
   };
   useEffect(() => onConnected(() => void load(false)), []);
+  // Another panel (MQTT) saved the file: show what is on disk unless the admin is mid-edit.
+  useEffect(() => {
+    if (configFileSaves.value > 0) void load(false);
+  }, [configFileSaves.value]);
 
   const goToLine = (line: number) => {
     const area = editor.current;

@@ -12,6 +12,7 @@ import { ActionButton, Panel } from '../../widgets/common.tsx';
 import { Icon } from '../../widgets/icon.tsx';
 import { CamerasPanel } from './cameras.tsx';
 import { ConfigFilePanel } from './config-file.tsx';
+import { MqttPanel } from './mqtt.tsx';
 import { ApiKeyPanel, UsersPanel } from './users.tsx';
 
 function PresetForm() {
@@ -193,12 +194,15 @@ export default function SettingsView() {
           <UsersPanel />
           <ApiKeyPanel />
           <div class="span-all">
+            <MqttPanel />
+          </div>
+          <div class="span-all">
             <ConfigFilePanel />
           </div>
         </>
       ) : (
         <p class="muted span-all" data-testid="admin-only">
-          Users, the API key and the config file are managed by an admin.
+          Users, the API key, MQTT and the config file are managed by an admin.
         </p>
       )}
     </div>
