@@ -759,6 +759,89 @@ describe('file operations', () => {
   });
 });
 
+describe('zip archives', () => {
+  /** What Python's zipfile (an independent reader) finds in an archive: names, CRC check, contents. */
+  function readZip(path: string): { bad: string | null; files: Record<string, string>; methods: number[] } {
+    const script = [
+      'import json, sys, zipfile',
+      'z = zipfile.ZipFile(sys.argv[1])',
+      'print(json.dumps({"bad": z.testzip(), "methods": [i.compress_type for i in z.infolist()],',
+      '  "files": {i.filename: z.read(i).decode("latin-1") for i in z.infolist()}}))',
+    ].join('\n');
+    return JSON.parse(execFileSync('python3', ['-c', script, path], { encoding: 'utf8' }));
+  }
+
+  it('zips files and folders from several roots, deflated, and a reader finds them whole', async () => {
+    await rpc('server.files.post_directory', { path: 'gcodes/zip_me' });
+    await upload('a.gcode', PRUSA, { path: 'zip_me' });
+    await upload('b.gcode', 'G28\nG1 X10\n', { path: 'zip_me' });
+    await writeFile(join(config, 'zip-notes.txt'), 'notes ü\n');
+    const since = client.notifications.length;
+    const result = await rpc('server.files.zip', {
+      items: ['gcodes/zip_me', 'config/zip-notes.txt'],
+      dest: 'config/bundle.zip',
+    });
+    expect(result).toEqual({
+      destination: {
+        root: 'config',
+        path: 'bundle.zip',
+        modified: expect.any(Number),
+        size: expect.any(Number),
+        permissions: 'rw',
+      },
+      action: 'zip_files',
+    });
+    const archive = readZip(join(config, 'bundle.zip'));
+    expect(archive.bad).toBe(null);
+    // Everything in the folder, the thumbnails Brim extracted too, as Moonraker zips a folder.
+    const thumbs = Object.keys(archive.files).filter((name) => name.startsWith('gcodes/zip_me/.thumbs/'));
+    expect(thumbs.length).toBeGreaterThan(0);
+    expect(Object.keys(archive.files)).toEqual([
+      ...thumbs,
+      'gcodes/zip_me/a.gcode',
+      'gcodes/zip_me/b.gcode',
+      'config/zip-notes.txt',
+    ]);
+    expect(new Set(archive.methods)).toEqual(new Set([8]));
+    expect(Buffer.from(archive.files['gcodes/zip_me/a.gcode'] ?? '', 'latin1').equals(PRUSA)).toBe(true);
+    expect(Buffer.from(archive.files['config/zip-notes.txt'] ?? '', 'latin1').toString()).toBe('notes ü\n');
+    // Deflated: the sliced G-code shrinks.
+    expect(result.destination.size).toBeLessThan(PRUSA.length / 2);
+    const changes = await changesSince(since);
+    expect(changes.filter((c) => c.item.path === 'bundle.zip').map((c) => c.action)).toEqual(['create_file']);
+    expect(readdirSync(config).filter((f) => f.startsWith('.brim-tmp-'))).toEqual([]);
+  });
+
+  it('stores without compressing on store_only, and names the archive by the time without dest', async () => {
+    const result = await rpc('server.files.zip', { items: ['gcodes/zip_me/b.gcode'], store_only: true });
+    expect(result.destination.path).toMatch(/^collection-\d{8}-\d{6}\.zip$/);
+    const archive = readZip(join(config, result.destination.path));
+    expect(archive).toEqual({ bad: null, methods: [0], files: { 'gcodes/zip_me/b.gcode': 'G28\nG1 X10\n' } });
+  });
+
+  it('refuses a missing item, a path out of the roots, a read-only root and no items, writing nothing', async () => {
+    const before = readdirSync(config).sort();
+    const missing = await client.call('server.files.zip', {
+      items: ['gcodes/nope.gcode'],
+      dest: 'config/x.zip',
+    });
+    expect(missing.error).toEqual({ code: -32601, message: 'File gcodes/nope.gcode does not exist' });
+    const traversal = await client.call('server.files.zip', {
+      items: ['gcodes/../../etc'],
+      dest: 'config/x.zip',
+    });
+    expect(traversal.error).toEqual({
+      code: 400,
+      message: "Invalid path 'gcodes/../../etc': '..' is not allowed",
+    });
+    const readOnly = await client.call('server.files.zip', { items: ['gcodes/zip_me'], dest: 'logs/x.zip' });
+    expect(readOnly.error?.message).toMatch(/Cannot zip to logs\/x\.zip: the logs root is read-only/);
+    const none = await client.call('server.files.zip', { items: [], dest: 'config/x.zip' });
+    expect(none.error?.code).toBe(400);
+    expect(readdirSync(config).sort()).toEqual(before);
+  });
+});
+
 describe('symlinks', () => {
   it('leaves out links that lead outside the root and refuses to follow them', async () => {
     const outside = join(brim.dataDir, 'outside');

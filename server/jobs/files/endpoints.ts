@@ -133,6 +133,26 @@ export function registerFileEndpoints(host: Host, files: FileManagerService): vo
     handler: ({ source, dest }) => files.copy(source, dest),
   });
 
+  api.register({
+    path: '/server/files/zip',
+    verbs: ['POST'],
+    role: 'operator',
+    params: Type.Object({
+      items: Type.Array(Type.String({ minLength: 1 }), {
+        description: 'Root-prefixed files or folders to put in the archive',
+      }),
+      dest: Type.Optional(
+        Type.String({
+          minLength: 1,
+          description: 'Root-prefixed archive path; default config/collection-{time}.zip',
+        }),
+      ),
+      store_only: Type.Optional(Type.Boolean({ description: 'Store without compressing' })),
+    }),
+    description: 'Writes a ZIP archive of files and folders',
+    handler: ({ items, dest, store_only }) => files.zip(items, dest, store_only ?? false),
+  });
+
   // Moonraker offers file deletion over HTTP as DELETE /server/files/{root}/{path} only.
   api.register({
     path: '/server/files/delete_file',

@@ -39,6 +39,7 @@ import {
 import { extractEntry, UFP_GCODE, UFP_THUMBNAIL, UfpError } from './ufp.ts';
 import { readUploadForm } from './upload-form.ts';
 import { RootWatcher, type WatchChange } from './watcher.ts';
+import { writeZip, type ZipEntry } from './zip.ts';
 
 export interface ManagerOptions {
   host: Host;
@@ -456,6 +457,69 @@ export class FileManagerService implements FileManager {
     const change = { action, item: await this.item(dest) };
     this.notify(change);
     return change;
+  }
+
+  /** server.files.zip: files and folders (root-prefixed) into one archive, named `root/path` inside. */
+  async zip(
+    items: readonly string[],
+    destPath: string | undefined,
+    storeOnly: boolean,
+  ): Promise<{ destination: FileItem; action: 'zip_files' }> {
+    if (items.length === 0) throw errors.badRequest('No items to zip: give at least one path in items');
+    const dest = this.writableTarget(
+      this.roots.parse(destPath ?? `config/collection-${stamp(new Date())}.zip`),
+      'zip to',
+    );
+    await this.roots.ensureInside(dest);
+    if (dest.rel === '') throw errors.badRequest(`Cannot zip to root directory ${dest.root.name}`);
+    const existing = await lstat(dest.abs).catch(() => null);
+    if (existing?.isDirectory()) throw errors.badRequest(`${shown(dest)} is a folder`);
+    this.refuseActive(dest, 'File currently in use');
+
+    const entries: ZipEntry[] = [];
+    const seen = new Set<string>();
+    const add = async (root: Root, rel: string, abs: string): Promise<void> => {
+      const info = await this.statListed(root, abs);
+      if (!info) return;
+      const name = `${root.name}/${rel}`;
+      if (info.isFile()) {
+        if (!seen.has(name) && abs !== dest.abs) entries.push({ name, abs, mtime: info.mtime });
+        seen.add(name);
+        return;
+      }
+      for (const child of (await readdir(abs)).sort()) {
+        if (isTempName(child)) continue;
+        await add(root, rel === '' ? child : `${rel}/${child}`, join(abs, child));
+      }
+    };
+    for (const item of items) {
+      const target = this.roots.parse(item);
+      await this.roots.ensureInside(target);
+      if (!(await this.statListed(target.root, target.abs)))
+        throw errors.notFound(`File ${shown(target)} does not exist`);
+      await add(target.root, target.rel, target.abs);
+    }
+    if (entries.length === 0)
+      throw errors.badRequest(`Nothing to zip: ${items.map(printable).join(', ')} hold no files`);
+
+    await this.change(dest.root, [dest.rel], async () => {
+      await this.requireParent(dest);
+      const out = await TempFile.create(dest.abs).catch((error: unknown) => {
+        throw fsError(error, `Cannot create ${shown(dest)}`);
+      });
+      try {
+        await writeZip(out, entries, storeOnly);
+        await out.commit(dest.abs);
+      } catch (error) {
+        await out.discard();
+        if (error instanceof Error && /ZIP64|at most/.test(error.message))
+          throw errors.badRequest(error.message);
+        throw fsError(error, `Cannot write ${shown(dest)}`);
+      }
+    });
+    const destination = await this.item(dest);
+    this.notify({ action: existing ? 'modify_file' : 'create_file', item: destination });
+    return { destination, action: 'zip_files' };
   }
 
   // ---- uploads -------------------------------------------------------------------------------
@@ -901,6 +965,12 @@ export class FileManagerService implements FileManager {
   private rootNames(): string {
     return this.roots.list.map((r) => r.name).join(', ');
   }
+}
+
+/** `20261201-101500`, the local time in Moonraker's default archive name. */
+function stamp(date: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}${two(date.getMonth() + 1)}${two(date.getDate())}-${two(date.getHours())}${two(date.getMinutes())}${two(date.getSeconds())}`;
 }
 
 function shown(target: ResolvedPath): string {
