@@ -23,7 +23,7 @@ import { type AnalysisOutput, type MotionLimits, readHeadTail } from '../server/
 import { AnalysisPool } from '../server/jobs/files/analysis-pool.ts';
 import { deviceBinding } from '../server/serial/device-binding.ts';
 import { DEFAULT_LINK_OPTIONS, PrinterLink } from '../server/serial/link.ts';
-import { SerialTransport } from '../server/serial/transport.ts';
+import { BindingTransport } from '../server/serial/transport.ts';
 import { marlinDevice } from '../server/virtual/device.ts';
 import { VirtualMarlin } from '../server/virtual/marlin.ts';
 import { type Bench, loadAverage, type Metric, median, round, Scratch, track } from './harness.ts';
@@ -318,11 +318,10 @@ export async function gcodeChild(options: ChildOptions): Promise<void> {
 
   if (options.link) {
     printer = new VirtualMarlin({ clock: new SystemClock(FIRMWARE_SPEED), extrudeMinTempC: 0 });
-    const transport = new SerialTransport({
-      path: 'virtual',
-      baudRate: 115200,
-      binding: deviceBinding('virtual', marlinDevice(printer)),
-    });
+    const transport = new BindingTransport(
+      { path: 'virtual', baudRate: 115200 },
+      deviceBinding('virtual', marlinDevice(printer)),
+    );
     link = new PrinterLink(DEFAULT_LINK_OPTIONS, new SystemClock(), silent);
     await link.connect(transport);
     const lines = printLines(options.file);

@@ -351,7 +351,8 @@ const bench: Bench = {
     `The virtual Marlin (128-byte RX ring that drops on overflow, 4-slot queue, ADVANCED_OK, emergency parser, ` +
     'instant moves: `moveTimeScale` 0) runs on a socat pty in a child process. In the bench process the ' +
     "daemon's `serial` component (a Kernel with only that component, `[serial] port = <pty>`, baudrate " +
-    `115200) opens the pty through serialport. ${LINES.toLocaleString('en')} short \`G1 X Y\` moves are fed ` +
+    `115200) opens the pty as it opens a USB printer: serialport configures and locks it, a libuv tty stream ` +
+    `(TtyTransport) reads and writes it. ${LINES.toLocaleString('en')} short \`G1 X Y\` moves are fed ` +
     "the way the job runner feeds the link (twice the window ahead, the next line as one is acknowledged; the runner's " +
     'file reading is not included), after a 2,000-line warm-up on an earlier connection; host CPU is ' +
     'process.cpuUsage of the bench process over the run (the printer and socat are other processes). Lost, doubled, out-of-order and altered ' +

@@ -1,5 +1,5 @@
-// A serialport binding over an in-process byte device, so the built-in virtual printer goes through the
-// same SerialPortStream code path as a USB printer without needing a pseudo-terminal.
+// A serialport binding over an in-process byte device, so the built-in virtual printer runs behind the
+// same Transport interface as a USB printer (BindingTransport) without needing a pseudo-terminal.
 import type {
   BindingInterface,
   BindingPortInterface,

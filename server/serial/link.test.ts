@@ -7,7 +7,7 @@ import { type VirtualFault, VirtualMarlin, type VirtualMarlinOptions } from '../
 import { type PtyPrinter, startPtyPrinter } from '../virtual/pty.ts';
 import { deviceBinding } from './device-binding.ts';
 import { DEFAULT_LINK_OPTIONS, type LinkOptions, PrinterLink } from './link.ts';
-import { SerialTransport } from './transport.ts';
+import { BindingTransport, type Transport, TtyTransport } from './transport.ts';
 
 const silent = pino({ level: 'silent' });
 /** The firmware's clock runs 20x faster than the host's, so 3 s of busy take 150 ms of test time. */
@@ -34,18 +34,17 @@ async function rig(
   linkOptions: Partial<LinkOptions> = {},
 ): Promise<Rig> {
   const printer = new VirtualMarlin({ clock: new SystemClock(FIRMWARE_SPEED), ...printerOptions });
-  let transport: SerialTransport;
+  let transport: Transport;
   if (via === 'pty') {
     const pty: PtyPrinter = await startPtyPrinter({ printer });
     cleanups.push(() => pty.close());
-    transport = new SerialTransport({ path: pty.devicePath, baudRate: 115200 });
+    transport = new TtyTransport({ path: pty.devicePath, baudRate: 115200 });
   } else {
     cleanups.push(async () => printer.close());
-    transport = new SerialTransport({
-      path: 'virtual',
-      baudRate: 115200,
-      binding: deviceBinding('virtual', marlinDevice(printer)),
-    });
+    transport = new BindingTransport(
+      { path: 'virtual', baudRate: 115200 },
+      deviceBinding('virtual', marlinDevice(printer)),
+    );
   }
   let max = 0;
   const states: string[] = [];
@@ -277,11 +276,7 @@ describe('resend history', () => {
     const link = new PrinterLink({ ...DEFAULT_LINK_OPTIONS, historySize: 100 }, new SystemClock(), silent);
     cleanups.push(() => link.close());
     await link.connect(
-      new SerialTransport({
-        path: 'scripted',
-        baudRate: 115200,
-        binding: deviceBinding('scripted', firmware),
-      }),
+      new BindingTransport({ path: 'scripted', baudRate: 115200 }, deviceBinding('scripted', firmware)),
     );
     const results = await Promise.all(
       moves(200).map((line) =>
@@ -302,7 +297,7 @@ describe('resend history', () => {
 // serialport's TEST_PORT does; the lines are dwells of zero length, so nothing moves or heats.
 describe.runIf(Boolean(process.env.BRIM_TEST_PORT))('PrinterLink on a real printer', () => {
   it('streams 1,000 numbered lines and gets every ok', async () => {
-    const transport = new SerialTransport({
+    const transport = new TtyTransport({
       path: String(process.env.BRIM_TEST_PORT),
       baudRate: Number(process.env.BRIM_TEST_BAUD ?? 115200),
     });

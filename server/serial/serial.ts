@@ -7,7 +7,7 @@ import type { TimerHandle } from '../core/clock.ts';
 import { type ComponentInstance, defineComponent } from '../core/component.ts';
 import { type ByteDevice, deviceBinding } from './device-binding.ts';
 import { DEFAULT_LINK_OPTIONS, type LinkListeners, type LinkState, PrinterLink } from './link.ts';
-import { SerialTransport, type Transport } from './transport.ts';
+import { BindingTransport, type Transport, TtyTransport } from './transport.ts';
 
 export const serialConfig = Type.Object({
   port: Type.String({
@@ -153,15 +153,14 @@ export const serialComponent = defineComponent({
         if (!virtualFactory) throw new Error('port = "virtual" but no virtual printer is running');
         virtualDevice ??= virtualFactory();
         return [
-          new SerialTransport({
-            path: 'virtual',
-            baudRate: 250000,
-            binding: deviceBinding('virtual', virtualDevice),
-          }),
+          new BindingTransport(
+            { path: 'virtual', baudRate: 250000 },
+            deviceBinding('virtual', virtualDevice),
+          ),
         ];
       }
       const rates = config.baudrate === 'auto' ? AUTO_BAUD_RATES : [config.baudrate];
-      return rates.map((baudRate) => new SerialTransport({ path: config.port, baudRate }));
+      return rates.map((baudRate) => new TtyTransport({ path: config.port, baudRate }));
     };
 
     const connect = async (): Promise<void> => {
