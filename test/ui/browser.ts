@@ -1,6 +1,6 @@
 // Shared set-up of the browser tests: a fresh UI build, a daemon with the virtual printer, the UI server
 // in front of it, and Debian's Chromium driven by playwright-core.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -20,6 +20,16 @@ export const CHROMIUM_ARGS = [
 ];
 
 /** The sizes the UI is checked at: a small phone and a laptop. */
+/**
+ * Where a test's screenshot goes: $TMPDIR/brim-ui-screenshots, or BRIM_UI_SCREENSHOTS (set it to
+ * test/ui/screenshots to refresh the ones the READMEs link to).
+ */
+export function screenshotPath(name: string): string {
+  const dir = process.env.BRIM_UI_SCREENSHOTS ?? join(tmpdir(), 'brim-ui-screenshots');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, name);
+}
+
 export const PHONE = { width: 360, height: 760 };
 export const DESKTOP = { width: 1280, height: 900 };
 

@@ -1,20 +1,24 @@
 // Real Chromium against a daemon with the virtual printer: the dashboard, the console, targets, presets,
 // the stale banner and the emergency stop.
 
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DESKTOP, eventually, PHONE, problemsOf, queryObject, startRig, type UiRig } from './browser.ts';
+import {
+  DESKTOP,
+  eventually,
+  PHONE,
+  problemsOf,
+  queryObject,
+  screenshotPath,
+  startRig,
+  type UiRig,
+} from './browser.ts';
 
-const SCREENSHOTS = process.env.BRIM_UI_SCREENSHOTS ?? join(tmpdir(), 'brim-ui-screenshots');
 const PAGES = ['/', '/files', '/console', '/jobs', '/preview', '/settings'];
 
 let rig: UiRig;
 
 beforeAll(async () => {
   rig = await startRig();
-  mkdirSync(SCREENSHOTS, { recursive: true });
 }, 60_000);
 
 afterAll(async () => {
@@ -30,7 +34,7 @@ describe('dashboard', () => {
     await expect.poll(() => page.getByTestId('temp-heater_bed').textContent()).toMatch(/^\d+\.\d°$/);
     expect(await page.locator('.chart canvas').count()).toBe(1);
     expect(await page.getByTestId('stale-banner').count()).toBe(0);
-    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-1280.png'), fullPage: true });
+    await page.screenshot({ path: screenshotPath('dashboard-1280.png'), fullPage: true });
     expect(problemsOf(page)).toEqual([]);
   });
 
@@ -41,7 +45,7 @@ describe('dashboard', () => {
     await page.waitForSelector('.chart canvas');
     const overflow = await page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
-    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-360.png'), fullPage: true });
+    await page.screenshot({ path: screenshotPath('dashboard-360.png'), fullPage: true });
     expect(problemsOf(page)).toEqual([]);
   });
   it('has a light theme, and remembers the choice', async () => {
@@ -53,7 +57,7 @@ describe('dashboard', () => {
     expect(await page.evaluate('document.documentElement.dataset.theme')).toBe('light');
     await expect.poll(() => page.getByTestId('printer-state').textContent()).toBe('Ready');
     await page.waitForSelector('.chart canvas');
-    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-light-1280.png'), fullPage: true });
+    await page.screenshot({ path: screenshotPath('dashboard-light-1280.png'), fullPage: true });
   });
 });
 
@@ -89,7 +93,7 @@ describe('temperatures', () => {
       .toMatch(/extruder=[\d.]+\/240/);
     await expect.poll(() => chart.getAttribute('data-latest')).toMatch(/heater_bed=[\d.]+\/80/);
     await page.waitForTimeout(3000);
-    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-heating-1280.png'), fullPage: true });
+    await page.screenshot({ path: screenshotPath('dashboard-heating-1280.png'), fullPage: true });
     await page.getByRole('button', { name: 'Cool down' }).click();
     await eventually(
       async () => [await queryObject(rig.rpc, 'extruder'), await queryObject(rig.rpc, 'heater_bed')],
@@ -254,7 +258,7 @@ describe('emergency stop', () => {
         const name = path === '/' ? 'dashboard' : path.slice(1);
         // settings.test.ts takes the settings page's, logged in as an admin with a config error showing.
         if (name !== 'dashboard' && name !== 'settings')
-          await page.screenshot({ path: join(SCREENSHOTS, `${name}-${viewport.width}.png`) });
+          await page.screenshot({ path: screenshotPath(`${name}-${viewport.width}.png`) });
         await page.evaluate('window.scrollTo(0, document.body.scrollHeight)');
         expect(await stop.isVisible(), `${path} scrolled`).toBe(true);
         expect(

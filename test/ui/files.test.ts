@@ -1,14 +1,12 @@
 // The files page in real Chromium against the daemon's file manager: upload (chosen or dropped) with
 // progress, metadata and thumbnails, refusals with the reason, folders, rename, delete, and the preview
 // of a stored file.
-import { mkdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DESKTOP, PHONE, problemsOf, startRig, type UiRig } from './browser.ts';
+import { DESKTOP, PHONE, problemsOf, screenshotPath, startRig, type UiRig } from './browser.ts';
 
-const SCREENSHOTS = process.env.BRIM_UI_SCREENSHOTS ?? join(tmpdir(), 'brim-ui-screenshots');
 const FIXTURE = join(import.meta.dirname, '../../gcode/fixtures/prusa-2cubes.gcode');
 
 /** Uploads above this are refused by the daemon (its [server] max_body_bytes), so "too large" can be tried. */
@@ -18,7 +16,6 @@ let rig: UiRig;
 
 beforeAll(async () => {
   rig = await startRig({ configToml: `[server]\nmax_body_bytes = ${MAX_BODY_BYTES}\n` });
-  mkdirSync(SCREENSHOTS, { recursive: true });
 }, 60_000);
 
 afterAll(async () => {
@@ -87,7 +84,7 @@ describe('files', () => {
     expect(text).toContain('3m 30s');
     expect(text).toContain('107 mm');
     expect(await listed()).toEqual(['prusa-2cubes.gcode']);
-    await page.screenshot({ path: join(SCREENSHOTS, 'files-1280.png') });
+    await page.screenshot({ path: screenshotPath('files-1280.png') });
     expect(problemsOf(page)).toEqual([]);
   });
 
@@ -181,7 +178,7 @@ describe('files', () => {
     const progress = page.getByRole('progressbar', { name: 'Uploading dropped.gcode' });
     await expect.poll(() => progress.count()).toBe(1);
     await expect.poll(async () => Number(await progress.getAttribute('aria-valuenow'))).toBeGreaterThan(0);
-    await page.screenshot({ path: join(SCREENSHOTS, 'files-drop-1280.png') });
+    await page.screenshot({ path: screenshotPath('files-drop-1280.png') });
     await cdp.send('Network.emulateNetworkConditions', {
       offline: false,
       latency: 0,
@@ -210,7 +207,7 @@ describe('files', () => {
     const refusal = await failures.last().textContent();
     expect(refusal).toContain('huge.gcode');
     expect(refusal).toContain("larger than the server's max_body_bytes");
-    await page.screenshot({ path: join(SCREENSHOTS, 'files-refused-1280.png') });
+    await page.screenshot({ path: screenshotPath('files-refused-1280.png') });
     expect(await page.locator('tr[data-file]').count()).toBe(2);
     expect(await listed()).toEqual(['dropped.gcode', 'prusa-2cubes.gcode']);
   });
@@ -222,10 +219,10 @@ describe('files', () => {
     expect(
       await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'),
     ).toBeLessThanOrEqual(0);
-    await page.screenshot({ path: join(SCREENSHOTS, 'files-360.png'), fullPage: true });
+    await page.screenshot({ path: screenshotPath('files-360.png'), fullPage: true });
     // A drop works on a phone-sized page too (a tablet with a mouse, say).
     await dropFile(page, 'small.gcode', 'G90\nM83\nG1 Z0.2\nG1 X10 Y10 E1\n');
     await expect.poll(() => page.locator('tr[data-file="small.gcode"]').count(), { timeout: 15_000 }).toBe(1);
-    await page.screenshot({ path: join(SCREENSHOTS, 'files-drop-360.png'), fullPage: true });
+    await page.screenshot({ path: screenshotPath('files-drop-360.png'), fullPage: true });
   });
 });

@@ -32,6 +32,8 @@ async function openMqtt(page: Page): Promise<Locator> {
   await page.goto(`${rig.server.url}/settings`);
   const panel = page.locator('#mqtt');
   await panel.waitFor(WAIT);
+  // The form is filled from server.config once that answers; type only after it has been.
+  await expect.poll(() => panel.getByLabel('Port').inputValue(), WAIT).toBe(String(broker.port));
   return panel;
 }
 

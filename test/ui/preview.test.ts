@@ -1,15 +1,13 @@
 // The lazily loaded G-code preview in real Chromium against the daemon: it loads only when opened, asks
 // the layer index which bytes hold which layer, fetches only the layers in view with Range requests
 // (watched here as the browser sends them), parses them in its worker, and follows a print.
-import { mkdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHUNK_BYTES } from '../../ui/preview/layer-plan.ts';
-import { DESKTOP, PHONE, problemsOf, queryObject, startRig, type UiRig } from './browser.ts';
+import { DESKTOP, PHONE, problemsOf, queryObject, screenshotPath, startRig, type UiRig } from './browser.ts';
 
-const SCREENSHOTS = process.env.BRIM_UI_SCREENSHOTS ?? join(tmpdir(), 'brim-ui-screenshots');
 const FIXTURE = join(import.meta.dirname, '../../gcode/fixtures/prusa-2cubes.gcode');
 
 /** `count` layers of a zig-zag fill (about 40 KB each), so the file needs several Range requests. */
@@ -93,7 +91,6 @@ async function settled(page: Page): Promise<void> {
 
 beforeAll(async () => {
   rig = await startRig();
-  mkdirSync(SCREENSHOTS, { recursive: true });
   await upload('prusa-2cubes.gcode', readFileSync(FIXTURE));
   await upload('zigzag.gcode', zigzag(30));
   await upload('quick.gcode', quickPrint(60));
@@ -136,7 +133,7 @@ describe('preview', () => {
       await slider.fill('2');
       await expect.poll(() => page.getByText(`Layer 3 / ${layers}`).count()).toBe(1);
       await settled(page);
-      await page.screenshot({ path: join(SCREENSHOTS, `preview-${mode}-1280.png`) });
+      await page.screenshot({ path: screenshotPath(`preview-${mode}-1280.png`) });
       expect(await stage.getAttribute('data-mode')).toBe(mode);
       expect(problemsOf(page)).toEqual([]);
     });
@@ -185,7 +182,7 @@ describe('preview', () => {
     await expect.poll(() => page.getByText('Layer 11 / 30').count()).toBe(1);
     await settled(page);
     expect(seen).toHaveLength(spans.length);
-    await page.screenshot({ path: join(SCREENSHOTS, 'preview-zigzag-1280.png') });
+    await page.screenshot({ path: screenshotPath('preview-zigzag-1280.png') });
     expect(problemsOf(page)).toEqual([]);
   });
 
@@ -224,7 +221,7 @@ describe('preview', () => {
       const shown = layers.findIndex((l) => rangeOf(layers, l.index) === seen[before]!.range);
       expect(shown).toBeGreaterThanOrEqual(reached);
       expect(shown).toBeLessThanOrEqual(await currentLayer());
-      await page.screenshot({ path: join(SCREENSHOTS, 'printing-preview-2d-1280.png') });
+      await page.screenshot({ path: screenshotPath('printing-preview-2d-1280.png') });
       expect(problemsOf(page)).toEqual([]);
     } finally {
       await rig.rpc.call('printer.print.cancel');
@@ -241,7 +238,7 @@ describe('preview', () => {
     expect(
       await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'),
     ).toBeLessThanOrEqual(0);
-    await page.screenshot({ path: join(SCREENSHOTS, 'preview-360.png') });
+    await page.screenshot({ path: screenshotPath('preview-360.png') });
   });
 
   it('says why when the file cannot be loaded', async () => {

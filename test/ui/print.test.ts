@@ -1,12 +1,16 @@
 // A whole print from the browser against the virtual printer: start it from the files page, watch the
 // status card and the preview's current layer move, pause, resume, cancel, and find it in the history.
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DESKTOP, eventually, PHONE, problemsOf, queryObject, startRig, type UiRig } from './browser.ts';
-
-const SCREENSHOTS = process.env.BRIM_UI_SCREENSHOTS ?? join(tmpdir(), 'brim-ui-screenshots');
+import {
+  DESKTOP,
+  eventually,
+  PHONE,
+  problemsOf,
+  queryObject,
+  screenshotPath,
+  startRig,
+  type UiRig,
+} from './browser.ts';
 
 /** Squares, one per layer, drawn at 20 mm/s (travel at 100 mm/s), no heating (cold extrusion allowed). */
 function testPrint(layers: number): string {
@@ -38,7 +42,6 @@ let rig: UiRig;
 
 beforeAll(async () => {
   rig = await startRig();
-  mkdirSync(SCREENSHOTS, { recursive: true });
   const form = new FormData();
   form.append('root', 'gcodes');
   form.append('file', new Blob([testPrint(40)]), 'squares.gcode');
@@ -78,16 +81,16 @@ describe('a print from the browser', () => {
       .poll(async () => Number(await stage.getAttribute('data-current-layer')), { timeout: 15_000 })
       .toBeGreaterThan(first);
     await expect.poll(() => page.getByText(/Layer \d+ \/ 40/).count()).toBe(1);
-    await page.screenshot({ path: join(SCREENSHOTS, 'printing-preview-1280.png') });
+    await page.screenshot({ path: screenshotPath('printing-preview-1280.png') });
     await page.getByRole('link', { name: 'Dashboard' }).first().click();
-    await page.screenshot({ path: join(SCREENSHOTS, 'printing-dashboard-1280.png'), fullPage: true });
+    await page.screenshot({ path: screenshotPath('printing-dashboard-1280.png'), fullPage: true });
     const phone = await rig.page(PHONE);
     await phone.goto(rig.server.url);
     await expect.poll(() => badge(phone).textContent()).toBe('Printing');
     expect(
       await phone.evaluate('document.documentElement.scrollWidth - window.innerWidth'),
     ).toBeLessThanOrEqual(0);
-    await phone.screenshot({ path: join(SCREENSHOTS, 'printing-dashboard-360.png') });
+    await phone.screenshot({ path: screenshotPath('printing-dashboard-360.png') });
     expect(problemsOf(page)).toEqual([]);
   });
 
@@ -132,7 +135,7 @@ describe('a print from the browser', () => {
     await expect.poll(() => history.textContent(), { timeout: 10_000 }).toContain('squares.gcode');
     expect(await history.textContent()).toContain('Cancelled');
     await expect.poll(() => page.locator('#stats').textContent()).toContain('Success rate');
-    await page.screenshot({ path: join(SCREENSHOTS, 'jobs-history-1280.png'), fullPage: true });
+    await page.screenshot({ path: screenshotPath('jobs-history-1280.png'), fullPage: true });
     expect(problemsOf(page)).toEqual([]);
   });
 });

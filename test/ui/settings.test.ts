@@ -1,15 +1,13 @@
 // Real Chromium against a daemon that trusts nobody: an admin adds a user, regenerates the API key, adds and
 // edits a camera, saves a config with an error (marked beside its line, nothing written) and then a valid
 // one; an operator and a viewer see only what their role allows.
-import { mkdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcClient } from '../fixtures/daemon.ts';
-import { DESKTOP, PHONE, problemsOf, startRig, type UiRig } from './browser.ts';
+import { DESKTOP, PHONE, problemsOf, screenshotPath, startRig, type UiRig } from './browser.ts';
 
-const SCREENSHOTS = process.env.BRIM_UI_SCREENSHOTS ?? join(tmpdir(), 'brim-ui-screenshots');
 const PASSWORD = 'correct horse battery';
 const CONFIG = '[authorization]\ntrusted_clients = []\n';
 
@@ -30,7 +28,6 @@ beforeAll(async () => {
   await auth.createUser('vera', PASSWORD, 'viewer');
   admin = await RpcClient.connect(rig.daemon.wsUrl);
   await result(admin, 'access.login', { username: 'ada', password: PASSWORD });
-  mkdirSync(SCREENSHOTS, { recursive: true });
 }, 60_000);
 
 afterAll(async () => {
@@ -187,7 +184,7 @@ describe('settings as an admin', () => {
     expect(Math.abs((box?.y ?? 0) - rowOf)).toBeLessThanOrEqual(2);
     expect(readFileSync(configFile(), 'utf8')).toBe(original);
     await page.evaluate('window.scrollTo(0, 0)');
-    await page.screenshot({ path: join(SCREENSHOTS, 'settings-1280.png'), fullPage: true });
+    await page.screenshot({ path: screenshotPath('settings-1280.png'), fullPage: true });
 
     const fixed = broken.replace('resend_histroy', 'resend_history');
     await editor.fill(fixed);
@@ -223,7 +220,7 @@ describe('settings as an admin', () => {
     const overflow = await page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
     await page.evaluate('window.scrollTo(0, 0)');
-    await page.screenshot({ path: join(SCREENSHOTS, 'settings-360.png'), fullPage: true });
+    await page.screenshot({ path: screenshotPath('settings-360.png'), fullPage: true });
   });
 });
 
@@ -248,7 +245,7 @@ describe('settings for other roles', () => {
     expect(await page.locator('main button').count()).toBe(0);
     expect(await page.locator('main input:not([name="theme"]), main select, main textarea').count()).toBe(0);
     await page.evaluate('window.scrollTo(0, 0)');
-    await page.screenshot({ path: join(SCREENSHOTS, 'settings-viewer-1280.png'), fullPage: true });
+    await page.screenshot({ path: screenshotPath('settings-viewer-1280.png'), fullPage: true });
     expect(problemsOf(page).filter((p) => !p.includes('401'))).toEqual([]);
   });
 });

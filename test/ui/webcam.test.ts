@@ -2,16 +2,12 @@
 // this test stands in for the streamer (crowsnest/ustreamer): an MJPEG stream (multipart/x-mixed-replace)
 // and single JPEG snapshots, whose frames Chromium itself encoded from a canvas. The cameras are
 // configured through server.webcams.post_item, as Mainsail and the settings page do.
-import { mkdirSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DESKTOP, PHONE, problemsOf, startRig, type UiRig } from './browser.ts';
+import { DESKTOP, PHONE, problemsOf, screenshotPath, startRig, type UiRig } from './browser.ts';
 
-const SCREENSHOTS = process.env.BRIM_UI_SCREENSHOTS ?? join(tmpdir(), 'brim-ui-screenshots');
 const BOUNDARY = 'brimframe';
 
 let rig: UiRig;
@@ -93,7 +89,6 @@ async function postCamera(fields: Record<string, unknown>): Promise<void> {
 
 beforeAll(async () => {
   rig = await startRig();
-  mkdirSync(SCREENSHOTS, { recursive: true });
   const page = await rig.page(DESKTOP);
   await page.goto(rig.server.url);
   frames.push(...(await encodeFrames(page)));
@@ -137,7 +132,7 @@ describe('webcam panel', () => {
     expect(hits.stream).toBeGreaterThan(0);
     // rotate(90deg) then scaleX(-1): matrix(0, -1, -1, 0).
     expect(await transformOf(page, 'bed')).toEqual([0, -1, -1, 0]);
-    await page.locator('#webcams').screenshot({ path: join(SCREENSHOTS, 'webcam-1280.png') });
+    await page.locator('#webcams').screenshot({ path: screenshotPath('webcam-1280.png') });
 
     await page.getByRole('button', { name: 'Rotate 90°' }).click();
     // 180° then the flip: matrix(1, 0, 0, -1).
@@ -145,7 +140,7 @@ describe('webcam panel', () => {
 
     await page.getByRole('button', { name: 'Full screen' }).click();
     await expect.poll(() => page.evaluate('document.fullscreenElement?.className ?? null')).toBe('webcam');
-    await page.screenshot({ path: join(SCREENSHOTS, 'webcam-fullscreen-1280.png') });
+    await page.screenshot({ path: screenshotPath('webcam-fullscreen-1280.png') });
     await page.getByRole('button', { name: 'Leave full screen' }).click();
     await expect.poll(() => page.evaluate('document.fullscreenElement')).toBeNull();
     expect(problemsOf(page)).toEqual([]);
@@ -174,7 +169,7 @@ describe('webcam panel', () => {
       await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'),
     ).toBeLessThanOrEqual(0);
     await page.locator('#webcams').scrollIntoViewIfNeeded();
-    await page.screenshot({ path: join(SCREENSHOTS, 'webcam-360.png') });
+    await page.screenshot({ path: screenshotPath('webcam-360.png') });
     expect(problemsOf(page)).toEqual([]);
   });
 

@@ -103,6 +103,7 @@ export function MqttPanel() {
   const draft = useSignal<Draft>(draftFrom(undefined));
   const loadError = useSignal('');
   const saved = useSignal(false);
+  const touched = useSignal(false);
 
   const loadStatus = async () => {
     try {
@@ -117,7 +118,8 @@ export function MqttPanel() {
     try {
       const config = await rpc.query<{ orig: Record<string, MqttTable> }>('server.config');
       written.value = config.orig.mqtt ?? {};
-      draft.value = draftFrom(config.orig.mqtt);
+      // A reconnect must not throw away what the admin is typing.
+      if (!touched.value) draft.value = draftFrom(config.orig.mqtt);
     } catch (error) {
       loadError.value = errorText(error);
     }
@@ -144,6 +146,7 @@ export function MqttPanel() {
   };
 
   const set = <K extends keyof Draft>(key: K, value: Draft[K]) => {
+    touched.value = true;
     draft.value = { ...draft.value, [key]: value };
   };
   const problem = draftProblem(draft.value);
