@@ -1144,7 +1144,10 @@ export class Runner {
       end_time: job.endS === null ? null : this.deps.clock.wallMs() / 1000,
       print_duration: d.print,
       total_duration: d.total,
-      filament_used: d.filament,
+      // The file's net E (Klipper's sum, retractions included) goes below zero while the slicer's opening
+      // retraction (PrusaSlicer's G1 E-5) or a later one is not yet primed back; no filament came back
+      // from the spool, so print_stats and the history never show less than none. Checkpoints keep the sum.
+      filament_used: Math.max(0, d.filament),
       metadata: job.metadata,
       end_status: job.endStatus,
       file: { ...job.file },
