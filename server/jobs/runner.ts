@@ -380,9 +380,16 @@ export class Runner {
       this.setState('printing');
       if (restore) {
         const saved = job.pauseSnapshot ?? job.ack.snapshot();
-        await this.sendAll(job, this.heatLines(saved));
-        await this.runMacro(this.deps.macros.resume);
-        await this.sendAll(job, this.restoreLines(saved));
+        try {
+          await this.sendAll(job, this.heatLines(saved));
+          await this.runMacro(this.deps.macros.resume);
+          await this.sendAll(job, this.restoreLines(saved));
+        } catch (error) {
+          // A cancel while the restore runs (Mainsail: RESUME, PAUSE, CANCEL in quick succession) ends
+          // the job; the RESUME did what it was asked until then, so it is no failure of its own.
+          if (this.job !== job || job.cancelling) return;
+          throw error;
+        }
         // The firmware is where the file expects it again, whatever the skipped region left behind.
         job.sent = new GcodeState(job.feed.snapshot());
       }
