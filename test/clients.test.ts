@@ -10,7 +10,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClientName, type ClientRig, startClientRig } from './clients/rig.ts';
 import { eventually, queryObject } from './ui/browser.ts';
@@ -54,6 +54,19 @@ async function extruding(rig: ClientRig): Promise<void> {
     (stats) => Number(stats.filament_used) > 0 && Number(stats.print_duration) > 0,
     2 * STATE_MS,
   );
+}
+
+/**
+ * The X field of the toolhead card during the print: its value (Mainsail: gcode_move.gcode_position, Fluidd:
+ * toolhead.position) and the live position in its label (motion_report.live_position, `[ 110.71 ]`). The
+ * fixture's cubes stand near X=110, so both leave 0.00 once the print lays down filament.
+ */
+async function showsPrintPosition(field: Locator): Promise<void> {
+  const read = async () => ({
+    value: Number(await field.locator('input').inputValue()),
+    live: Number(/\[\s*(-?\d+\.\d+)\s*\]/.exec((await field.locator('label').textContent()) ?? '')?.[1]),
+  });
+  await expect.poll(read, { timeout: 20_000 }).toSatisfy(({ value, live }) => value > 50 && live > 50);
 }
 
 async function shot(page: Page, client: ClientName, name: string): Promise<void> {
@@ -128,6 +141,10 @@ describe.runIf(Boolean(process.env.BRIM_MAINSAIL_DIR))('Mainsail against Brim', 
     await expect.poll(() => statusPanel().textContent(), { timeout: 20_000 }).toMatch(/Printing/i);
     await expect.poll(() => statusPanel().textContent(), { timeout: 20_000 }).toContain('prusa-2cubes');
     await extruding(rig);
+    const xField = page
+      .locator('.v-text-field', { has: page.locator('.v-text-field__suffix', { hasText: /^X$/ }) })
+      .first();
+    await showsPrintPosition(xField);
     await shot(page, client, 'printing');
 
     await statusButton('warning').click();
@@ -237,6 +254,9 @@ describe.runIf(Boolean(process.env.BRIM_FLUIDD_DIR))('Fluidd against Brim', () =
     await waitForPrintState(rig, 'printing');
     await button('Pause').waitFor({ timeout: 20_000 });
     await extruding(rig);
+    await showsPrintPosition(
+      page.locator('.v-text-field', { has: page.locator('label', { hasText: /^X \[/ }) }).first(),
+    );
     await shot(page, client, 'printing');
 
     await button('Pause').click();

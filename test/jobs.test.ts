@@ -386,6 +386,125 @@ describe('printing through the virtual printer', () => {
   });
 });
 
+describe('positions and filament during a print', () => {
+  const rig = printingRig('[virtual_sdcard]\nlines_ahead = 4\n');
+
+  it('moves toolhead, gcode_move and motion_report with the print and ends where the file ends', async () => {
+    const file = twoCubes(6, { dwellMs: 600 });
+    // A G92 at the end moves the G-code origin to the nozzle: only gcode_position changes (Klipper).
+    writeFileSync(join(rig.brim.dataDir, 'gcodes', 'positions.gcode'), `${file.text}G92 X0 Y0\n`);
+    const since = rig.client.notifications.length;
+    const objects = {
+      toolhead: ['position'],
+      gcode_move: ['gcode_position', 'position'],
+      motion_report: null,
+    };
+    await rig.client.call('printer.objects.subscribe', { objects });
+    expect((await rig.client.call('printer.print.start', { filename: 'positions.gcode' })).result).toBe('ok');
+    await waitFor('the print to complete', async () =>
+      (await printState(rig.client)) === 'complete' ? true : undefined,
+    );
+    // Every 250 ms update on the way: the commanded and the reported position both went round the cubes.
+    const seen = { toolhead: new Set<number>(), live: new Set<number>(), fastest: 0 };
+    for (const n of rig.client.notifications.slice(since)) {
+      if (n.method !== 'notify_status_update') continue;
+      const delta = n.params![0] as Status;
+      const head = delta.toolhead?.position as number[] | undefined;
+      const live = delta.motion_report?.live_position as number[] | undefined;
+      if (head) seen.toolhead.add(head[0]!);
+      if (live) seen.live.add(live[0]!);
+      seen.fastest = Math.max(seen.fastest, Number(delta.motion_report?.live_velocity ?? 0));
+    }
+    expect(seen.toolhead.size).toBeGreaterThan(3);
+    expect(seen.live.size).toBeGreaterThan(1);
+    expect(seen.fastest).toBeGreaterThan(1);
+    const [x, y, z] = file.lines.at(-1)!.xyz;
+    const e = file.lines.at(-1)!.e;
+    const done = await query(rig.client, objects);
+    expect(done.toolhead!.position).toEqual([x, y, z, expect.any(Number)]);
+    expect(done.gcode_move!.gcode_position).toEqual([0, 0, z, e]);
+    expect(done.gcode_move!.position).toEqual(done.toolhead!.position);
+    // M154 reports once a second: the live position catches up with the last move, and the next report
+    // from the same place brings the live velocity down to rest.
+    await waitFor('the live position to reach the end at rest', async () => {
+      const live = (await query(rig.client, { motion_report: null })).motion_report!;
+      const p = live.live_position as number[];
+      const there = Math.hypot(p[0]! - x, p[1]! - y, p[2]! - z) < 0.01;
+      return there && live.live_velocity === 0 ? true : undefined;
+    });
+  });
+
+  it('counts only the file extrusion: not the pause, resume and cancel macros, and never below zero', async () => {
+    // PrusaSlicer's opening: retract 5 mm, prime it back, extrude 1 mm. After each dwell, more travels than
+    // lines_ahead, so a pause in the dwell stops before the next extrusion.
+    const travels = (y: number) => Array.from({ length: 6 }, (_, i) => `G1 X${20 + i} Y${y} F9000`);
+    const lines = [
+      'G90',
+      'M82',
+      'G28',
+      'G92 E0',
+      'G1 Z0.2 F3000',
+      'G1 E-5 F2700',
+      'G4 P1500',
+      ...travels(20),
+      'G92 E0',
+      'G1 E5 F2700',
+      'G1 X30 Y20 E6 F1500',
+      'G4 P1500',
+      ...travels(30),
+      'G1 X30 Y30 E7',
+      'G1 X20 Y30 E8',
+    ];
+    const file = describeLines(lines);
+    writeFileSync(join(rig.brim.dataDir, 'gcodes', 'retract.gcode'), `${lines.join('\n')}\n`);
+    /** Klipper's sum of the file's E moves over the lines acknowledged so far. */
+    const fileNet = (position: number) => {
+      let net = 0;
+      let e = 0;
+      for (const line of file) {
+        if (line.end > position) break;
+        if (line.motion) net += line.e - e;
+        e = line.e;
+      }
+      return net;
+    };
+    const stats = async () => {
+      const s = await query(rig.client, {
+        print_stats: ['filament_used'],
+        virtual_sdcard: ['file_position'],
+      });
+      return {
+        filament: s.print_stats!.filament_used as number,
+        net: fileNet(s.virtual_sdcard!.file_position as number),
+      };
+    };
+    const dwells = () => ran(rig.pty, from).filter((c) => c === 'G4 P1500').length;
+    const from = rig.pty.printer.executed.length;
+    expect((await rig.client.call('printer.print.start', { filename: 'retract.gcode' })).result).toBe('ok');
+
+    // Retracted 5 mm, nothing extruded: Klipper's sum is -5, and the PAUSE macro retracts 1 more.
+    await waitFor('the first dwell', () => dwells() === 1 || undefined);
+    expect((await rig.client.call('printer.print.pause')).result).toBe('ok');
+    expect(await stats()).toEqual({ filament: 0, net: -5 });
+    expect((await rig.client.call('printer.print.resume')).result).toBe('ok');
+
+    // Primed and 1 mm extruded; paused again, then cancelled: RESUME primes 1 mm, CANCEL_PRINT retracts 2.
+    await waitFor('the second dwell', () => dwells() === 2 || undefined);
+    expect((await rig.client.call('printer.print.pause')).result).toBe('ok');
+    const paused = await stats();
+    expect(paused.net).toBeCloseTo(1, 5);
+    expect(paused.filament).toBeCloseTo(1, 5);
+    expect((await rig.client.call('printer.print.cancel')).result).toBe('ok');
+    expect(await printState(rig.client)).toBe('cancelled');
+    expect((await stats()).filament).toBeCloseTo(1, 5);
+    const history = (await rig.client.call('server.history.list', { limit: 1 })).result as {
+      jobs: { filename: string; status: string; filament_used: number }[];
+    };
+    expect(history.jobs[0]).toMatchObject({ filename: 'retract.gcode', status: 'cancelled' });
+    expect(history.jobs[0]!.filament_used).toBeCloseTo(1, 5);
+  });
+});
+
 describe('queue, host actions and faults', () => {
   const customPause = ['M117 Changing filament', 'G91', 'G1 Z2 F600', 'G90'];
   const rig = printingRig(

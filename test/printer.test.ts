@@ -117,6 +117,21 @@ describe('the printer behind the built-in virtual Marlin', () => {
     );
   });
 
+  it('keeps temperature reports out of the console unless the user asked for one', async () => {
+    type Store = { gcode_store: { message: string; type: string }[] };
+    const temperature = /^(ok )?T:/;
+    // Brim's own M105 at connect (and M155 autoreports since) are housekeeping, as in Moonraker.
+    const before = (await client.call('server.gcode_store', { count: 1000 })).result as Store;
+    expect(before.gcode_store.filter((l) => temperature.test(l.message))).toEqual([]);
+    const since = client.notifications.length;
+    await client.call('printer.gcode.script', { script: 'M105' });
+    const shown = client.notifications
+      .slice(since)
+      .filter((n) => n.method === 'notify_gcode_response' && temperature.test(String(n.params?.[0])));
+    expect(shown).toHaveLength(1);
+    expect(String(shown[0]!.params![0])).toMatch(/^ok T:\d+\.\d+ \/\d+\.\d+ B:/);
+  });
+
   it("answers a command nobody handles with Klipper's unknown-command error, without sending it", async () => {
     const since = client.notifications.length;
     const reply = await client.call('printer.gcode.script', { script: 'G0 X1\nFROB_WIDGET SPEED=3' });

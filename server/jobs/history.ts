@@ -90,7 +90,7 @@ export class HistoryStore {
         `UPDATE job_history SET status = 'interrupted',
            print_duration = COALESCE((SELECT json_extract(c.checkpoint, '$.print_duration') FROM job_checkpoints c WHERE c.job_id = job_history.job_id), print_duration),
            total_duration = COALESCE((SELECT json_extract(c.checkpoint, '$.total_duration') FROM job_checkpoints c WHERE c.job_id = job_history.job_id), total_duration),
-           filament_used = COALESCE((SELECT json_extract(c.checkpoint, '$.filament_used') FROM job_checkpoints c WHERE c.job_id = job_history.job_id), filament_used)
+           filament_used = MAX(0, COALESCE((SELECT json_extract(c.checkpoint, '$.filament_used') FROM job_checkpoints c WHERE c.job_id = job_history.job_id), filament_used))
          WHERE status = 'in_progress'`,
       )
       .run();

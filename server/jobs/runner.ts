@@ -380,9 +380,16 @@ export class Runner {
       this.setState('printing');
       if (restore) {
         const saved = job.pauseSnapshot ?? job.ack.snapshot();
-        await this.sendAll(job, this.heatLines(saved));
-        await this.runMacro(this.deps.macros.resume);
-        await this.sendAll(job, this.restoreLines(saved));
+        try {
+          await this.sendAll(job, this.heatLines(saved));
+          await this.runMacro(this.deps.macros.resume);
+          await this.sendAll(job, this.restoreLines(saved));
+        } catch (error) {
+          // A cancel while the restore runs (Mainsail: RESUME, PAUSE, CANCEL in quick succession) ends
+          // the job; the RESUME did what it was asked until then, so it is no failure of its own.
+          if (this.job !== job || job.cancelling) return;
+          throw error;
+        }
         // The firmware is where the file expects it again, whatever the skipped region left behind.
         job.sent = new GcodeState(job.feed.snapshot());
       }
@@ -1144,7 +1151,10 @@ export class Runner {
       end_time: job.endS === null ? null : this.deps.clock.wallMs() / 1000,
       print_duration: d.print,
       total_duration: d.total,
-      filament_used: d.filament,
+      // The file's net E (Klipper's sum, retractions included) goes below zero while the slicer's opening
+      // retraction (PrusaSlicer's G1 E-5) or a later one is not yet primed back; no filament came back
+      // from the spool, so print_stats and the history never show less than none. Checkpoints keep the sum.
+      filament_used: Math.max(0, d.filament),
       metadata: job.metadata,
       end_status: job.endStatus,
       file: { ...job.file },

@@ -72,6 +72,19 @@ describe('printer model from replies', () => {
     expect(m.heatersStatus().available_heaters).toContain('heater_generic chamber');
   });
 
+  it('reports every position in its Klipper frame, with G92 offsets and the Z babystep', () => {
+    const m = model();
+    for (const line of ['G28', 'G1 X10 Y20 Z1', 'G92 X0 Y0']) m.applySent(line);
+    m.zOffset = 0.05;
+    // Marlin reports logical coordinates: after the G92, without the babystep.
+    m.applyReply(parseReply('X:0.00 Y:0.00 Z:1.00 E:0.00 Count X:800 Y:1600 Z:400'), 10);
+    expect(m.toolheadStatus().position).toEqual([10, 20, 1.05, 0]);
+    expect(m.gcodeMoveStatus()).toMatchObject({ gcode_position: [0, 0, 1, 0], position: [10, 20, 1.05, 0] });
+    expect(m.motionReportStatus()).toMatchObject({ live_position: [10, 20, 1.05, 0], live_velocity: 0 });
+    m.applyReply(parseReply('X:3.00 Y:4.00 Z:1.00 E:2.00 Count X:1040 Y:1920 Z:400'), 11);
+    expect(m.motionReportStatus()).toMatchObject({ live_velocity: 5, live_extruder_velocity: 2 });
+  });
+
   it('takes the live position from M114', () => {
     const m = model();
     m.applyReply(parseReply('X:10.00 Y:20.00 Z:0.30 E:1.00 Count X:800 Y:1600 Z:120'));

@@ -33,11 +33,16 @@ export class PrinterModel {
   chamber: Heater | null = null;
   fanSpeed = 0;
   activeExtruder = 0;
-  /** Commanded position in machine coordinates (after G92 offsets), X Y Z E. */
+  /** Commanded position in machine coordinates (after G92 offsets, before the Z babystep), X Y Z E. */
   position: Axes4 = [0, 0, 0, 0];
   /** G92 offsets: gcode position = position - offset. */
   private readonly offset: Axes4 = [0, 0, 0, 0];
+  /** Where the firmware last said it is, in toolhead coordinates (what motion_report reports). */
   livePosition: Axes4 = [0, 0, 0, 0];
+  /** mm/s between the last two position reports: toolhead (XYZ) and extruder. */
+  private liveVelocity = 0;
+  private liveExtruderVelocity = 0;
+  private lastSample: { at: number; position: Axes4 } | null = null;
   homedAxes = '';
   absoluteCoordinates = true;
   absoluteExtrude = true;
@@ -161,11 +166,12 @@ export class PrinterModel {
     }
   }
 
-  applyReply(reply: Reply): void {
+  /** `now` (monotonic seconds) dates position reports, for the live velocities. */
+  applyReply(reply: Reply, now = 0): void {
     if (reply.kind === 'temperature') this.applyTemperatures(reply.report);
     else if (reply.kind === 'ok' && reply.temperature) this.applyTemperatures(reply.temperature);
-    else if (reply.kind === 'position') this.applyPosition(reply.position);
-    else if (reply.kind === 'ok' && reply.position) this.applyPosition(reply.position);
+    else if (reply.kind === 'position') this.applyPosition(reply.position, now);
+    else if (reply.kind === 'ok' && reply.position) this.applyPosition(reply.position, now);
     else if (reply.kind === 'fanSpeed' && reply.fan === 0) this.fanSpeed = reply.speed / 255;
   }
 
@@ -186,11 +192,30 @@ export class PrinterModel {
     }
   }
 
-  private applyPosition(position: PositionReport): void {
+  /**
+   * Marlin reports logical coordinates (G92 applied, babystep not); Klipper's live_position is in toolhead
+   * coordinates, like toolhead.position, so the host's offsets are added back.
+   */
+  private applyPosition(position: PositionReport, now: number): void {
     const values = [position.x, position.y, position.z, position.e];
     values.forEach((v, i) => {
-      if (v !== undefined) this.livePosition[i] = v;
+      if (v !== undefined) this.livePosition[i] = v + this.offset[i]! + (i === 2 ? this.zOffset : 0);
     });
+    const previous = this.lastSample;
+    const current: Axes4 = [...this.livePosition];
+    const dt = previous ? now - previous.at : 0;
+    if (previous && dt > 0) {
+      const d = current.map((v, i) => v - previous.position[i]!);
+      this.liveVelocity = Math.hypot(d[0]!, d[1]!, d[2]!) / dt;
+      this.liveExtruderVelocity = d[3]! / dt;
+    }
+    // Same-instant reports (an M114 answered next to an autoreport) keep the older sample as the base.
+    if (!previous || dt > 0) this.lastSample = { at: now, position: current };
+  }
+
+  /** Commanded X Y Z E in toolhead coordinates: with G92 offsets and the Z babystep, as Klipper counts them. */
+  toolheadPosition(): Axes4 {
+    return this.position.map((v, i) => round(v + (i === 2 ? this.zOffset : 0))) as Axes4;
   }
 
   // --- status objects (fresh objects every call: the store diffs them) -------------------------
@@ -243,7 +268,7 @@ export class PrinterModel {
       stalls: 0,
       estimated_print_time: 0,
       extruder: this.extruderName(this.activeExtruder),
-      position: this.position.map((v) => round(v)),
+      position: this.toolheadPosition(),
       max_velocity: this.limits.maxVelocity,
       max_accel: this.limits.maxAccel,
       minimum_cruise_ratio: 0.5,
@@ -259,7 +284,7 @@ export class PrinterModel {
       absolute_coordinates: this.absoluteCoordinates,
       absolute_extrude: this.absoluteExtrude,
       homing_origin: [0, 0, round(this.zOffset), 0],
-      position: this.position.map((v) => round(v)),
+      position: this.toolheadPosition(),
       gcode_position: this.gcodePosition(),
     };
   }
@@ -267,8 +292,8 @@ export class PrinterModel {
   motionReportStatus(): StatusFields {
     return {
       live_position: this.livePosition.map((v) => round(v)),
-      live_velocity: 0,
-      live_extruder_velocity: 0,
+      live_velocity: round(this.liveVelocity, 2),
+      live_extruder_velocity: round(this.liveExtruderVelocity, 3),
       steppers: ['stepper_x', 'stepper_y', 'stepper_z', 'extruder'],
       trapq: ['toolhead', 'extruder'],
     };

@@ -193,7 +193,7 @@ export const printerComponent = defineComponent({
 
     serial.listen({
       reply: (reply, answering) => {
-        model.applyReply(reply);
+        model.applyReply(reply, host.clock.now());
         const chamber = model.chamber;
         if (chamber && !host.status.has(CHAMBER_OBJECT)) {
           host.status.register(CHAMBER_OBJECT, { status: () => model.heaterStatus(chamber) });

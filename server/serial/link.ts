@@ -94,7 +94,10 @@ interface HistoryEntry {
 }
 
 export interface LinkListeners {
-  /** `answering` is the source of the oldest unacknowledged command: whose command the line may answer. */
+  /**
+   * `answering`: for an ok, the source of the command it acknowledged ('host' for the link's own M105
+   * probe); for any other line, the source of the oldest unacknowledged command, whose it may be.
+   */
   reply?(reply: Reply, answering: LineSource | null): void;
   sent?(wire: string, source: LineSource): void;
   state?(state: LinkState, message: string): void;
@@ -128,6 +131,8 @@ export class PrinterLink {
   /** Each `Resend:` is followed by an ok that acknowledges nothing; these count the ones still due. */
   private resendOkTimers: TimerHandle[] = [];
   private duplicateResends: { lineNumber: number; remaining: number } | null = null;
+  /** Source of the last slot the line being handled settled; undefined when it settled none. */
+  private settledSource: LineSource | null | undefined = undefined;
   /** `Last Line: X` of the line error just received: its `Resend:` must ask for X + 1 (corroboration). */
   private lineErrorLastLine: number | null = null;
   /** A line error came without its `Resend:` yet; the ok that follows them is already expected. */
@@ -410,6 +415,8 @@ export class PrinterLink {
   private handleLine(line: string): void {
     this.lastRxS = this.clock.now();
     const reply = parseReply(line);
+    // An ok settles its slot before listeners hear it; they are told whose command it answered.
+    this.settledSource = undefined;
     switch (reply.kind) {
       case 'ok':
         this.handleOk(reply);
@@ -446,7 +453,9 @@ export class PrinterLink {
       default:
         this.inFlight[0]?.command?.responses.push(line);
     }
-    this.listeners.reply?.(reply, this.inFlight[0]?.command?.source ?? null);
+    const answering =
+      this.settledSource !== undefined ? this.settledSource : (this.inFlight[0]?.command?.source ?? null);
+    this.listeners.reply?.(reply, answering);
   }
 
   private handleOk(reply: OkReply): void {
@@ -498,6 +507,9 @@ export class PrinterLink {
   }
 
   private settleSlots(done: Slot[]): void {
+    // A slot without a command is the link's own (the M105 probe or poll): housekeeping.
+    const last = done[done.length - 1];
+    if (last) this.settledSource = last.command?.source ?? 'host';
     for (const slot of done) {
       this.inFlightBytes -= slot.bytes;
       if (slot.word === 'M105' && slot.command === null) this.probeInFlight = false;
