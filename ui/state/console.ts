@@ -19,7 +19,7 @@ const MAX_LINES = 1000;
 let nextId = 1;
 
 export const lines = signal<ConsoleLine[]>([]);
-/** Hide bare `ok` and the temperature and position reports the firmware sends every second. */
+/** Hide bare `ok` and reports nobody typed a command for (the daemon already leaves out autoreports). */
 export const hideNoise = signal(localStorage.getItem('brim.console.hideNoise') !== 'false');
 
 export const visibleLines = computed(() =>
