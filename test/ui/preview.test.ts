@@ -123,10 +123,14 @@ describe('preview', () => {
       const stage = stageOf(page);
       if (mode === '2d') await page.getByText('2D layer').click();
       await settled(page);
-      const layers = Number(await stage.getAttribute('data-layers'));
-      expect(layers).toBeGreaterThan(5);
+      // Switching to 2D may land before the index is read: wait for the layers, not one look.
+      const count = async (name: string) => Number(await stage.getAttribute(name));
+      await expect.poll(() => count('data-layers'), { timeout: 20_000 }).toBeGreaterThan(5);
+      const layers = await count('data-layers');
       // 3D holds every layer up to the top one, 2D just that one.
-      expect(Number(await stage.getAttribute('data-segments'))).toBeGreaterThan(mode === '3d' ? 1000 : 20);
+      await expect
+        .poll(() => count('data-segments'), { timeout: 20_000 })
+        .toBeGreaterThan(mode === '3d' ? 1000 : 20);
       expect(await stage.locator('canvas').count()).toBe(1);
       await expect.poll(() => page.getByText(`Layer ${layers} / ${layers}`).count()).toBe(1);
       const slider = page.getByLabel('Highest layer shown');
