@@ -1,7 +1,7 @@
 // MQTT (admins): the broker link's state from server.mqtt.status, and a form that writes the config
 // file's [mqtt] table through server.config.save, so the daemon's validator checks it like any edit.
 import { useSignal } from '@preact/signals';
-import { useEffect } from 'preact/hooks';
+import { useEffect, useId } from 'preact/hooks';
 import { RpcError } from '../../api/rpc.ts';
 import { onConnected, rpc } from '../../api/session.ts';
 import { loadConfigFile, saveConfigFile, withTable } from '../../state/admin.ts';
@@ -96,6 +96,42 @@ function StatusLine({ status, off }: { status: MqttStatus | null; off: boolean }
   );
 }
 
+function Field({
+  label,
+  value,
+  onInput,
+  numeric = false,
+  secret = false,
+  placeholder,
+}: {
+  label: string;
+  value: string;
+  onInput: (value: string) => void;
+  /** A port is typed as text with a numeric keyboard: draftProblem says what is wrong with it. */
+  numeric?: boolean;
+  secret?: boolean;
+  placeholder?: string;
+}) {
+  const id = useId();
+  const shared = {
+    id,
+    placeholder,
+    value,
+    onInput: (e: Event) => onInput((e.currentTarget as HTMLInputElement).value),
+  };
+  return (
+    <label class="field" htmlFor={id}>
+      <span>{label}</span>
+      {secret ? (
+        // A browser must not fill the broker's login with the user's own.
+        <input type="password" autocomplete="new-password" {...shared} />
+      ) : (
+        <input type="text" autocomplete="off" inputMode={numeric ? 'numeric' : undefined} {...shared} />
+      )}
+    </label>
+  );
+}
+
 export function MqttPanel() {
   const status = useSignal<MqttStatus | null>(null);
   const off = useSignal(false);
@@ -160,52 +196,21 @@ export function MqttPanel() {
         </p>
       ) : null}
       <form class="camera-form" aria-label="MQTT broker" onSubmit={(e) => e.preventDefault()}>
-        <label class="field">
-          <span>Broker address</span>
-          <input
-            type="text"
-            placeholder="mqtt.local or mqtt://host"
-            value={draft.value.address}
-            onInput={(e) => set('address', e.currentTarget.value)}
-          />
-        </label>
-        <label class="field">
-          <span>Port</span>
-          <input
-            type="number"
-            min={1}
-            max={65535}
-            value={draft.value.port}
-            onInput={(e) => set('port', e.currentTarget.value)}
-          />
-        </label>
-        <label class="field">
-          <span>Username</span>
-          <input
-            type="text"
-            autocomplete="off"
-            value={draft.value.username}
-            onInput={(e) => set('username', e.currentTarget.value)}
-          />
-        </label>
-        <label class="field">
-          <span>Password</span>
-          <input
-            type="password"
-            autocomplete="new-password"
-            value={draft.value.password}
-            onInput={(e) => set('password', e.currentTarget.value)}
-          />
-        </label>
-        <label class="field">
-          <span>Instance name</span>
-          <input
-            type="text"
-            placeholder="the host name"
-            value={draft.value.instance_name}
-            onInput={(e) => set('instance_name', e.currentTarget.value)}
-          />
-        </label>
+        <Field
+          label="Broker address"
+          value={draft.value.address}
+          placeholder="mqtt.local or mqtt://host"
+          onInput={(v) => set('address', v)}
+        />
+        <Field label="Port" numeric value={draft.value.port} onInput={(v) => set('port', v)} />
+        <Field label="Username" value={draft.value.username} onInput={(v) => set('username', v)} />
+        <Field label="Password" secret value={draft.value.password} onInput={(v) => set('password', v)} />
+        <Field
+          label="Instance name"
+          value={draft.value.instance_name}
+          placeholder="the host name"
+          onInput={(v) => set('instance_name', v)}
+        />
         <label class="check">
           <input
             type="checkbox"
