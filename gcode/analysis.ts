@@ -495,6 +495,15 @@ class GcodeAnalyser implements Analyser {
   }
 
   /** Reads the words of a classic line into wX..wA; stops at a comment or checksum. */
+  /** Per-axis limits (M201 accelerations, M203 speeds): each positive X, Y, Z, E word of the line read. */
+  private takePositiveAxes(axes: Float64Array): void {
+    const given = [this.wX, this.wY, this.wZ, this.wE];
+    for (let axis = 0; axis < given.length; axis++) {
+      const value = given[axis] ?? Number.NaN;
+      if (!Number.isNaN(value) && value > 0) axes[axis] = value;
+    }
+  }
+
   private words(s: string, i: number, end: number): void {
     this.wX = this.wY = this.wZ = this.wE = this.wF = NaN;
     this.wI = this.wJ = this.wR = this.wS = this.wP = this.wT = this.wA = NaN;
@@ -680,17 +689,11 @@ class GcodeAnalyser implements Analyser {
       }
       case 201:
         this.words(s, i, end);
-        if (!Number.isNaN(this.wX) && this.wX > 0) this.axisAccel[0] = this.wX;
-        if (!Number.isNaN(this.wY) && this.wY > 0) this.axisAccel[1] = this.wY;
-        if (!Number.isNaN(this.wZ) && this.wZ > 0) this.axisAccel[2] = this.wZ;
-        if (!Number.isNaN(this.wE) && this.wE > 0) this.axisAccel[3] = this.wE;
+        this.takePositiveAxes(this.axisAccel);
         return;
       case 203:
         this.words(s, i, end);
-        if (!Number.isNaN(this.wX) && this.wX > 0) this.axisVel[0] = this.wX;
-        if (!Number.isNaN(this.wY) && this.wY > 0) this.axisVel[1] = this.wY;
-        if (!Number.isNaN(this.wZ) && this.wZ > 0) this.axisVel[2] = this.wZ;
-        if (!Number.isNaN(this.wE) && this.wE > 0) this.axisVel[3] = this.wE;
+        this.takePositiveAxes(this.axisVel);
         return;
       case 204:
         this.words(s, i, end);
