@@ -47,30 +47,37 @@ async function listed(): Promise<string[]> {
   return (reply.result as { path: string }[]).map((f) => f.path).sort();
 }
 
+/**
+ * Uploads at 60 KB/s (Chrome's network emulation), so their progress bar can be seen; the function it
+ * resolves with puts the network back to full speed.
+ */
+async function slowUploads(page: Page): Promise<() => Promise<void>> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  const limit = (latency: number, uploadThroughput: number) =>
+    cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency,
+      downloadThroughput: -1,
+      uploadThroughput,
+    });
+  await limit(20, 60 * 1024);
+  return async () => {
+    await limit(0, -1);
+  };
+}
+
 describe('files', () => {
   it('uploads a chosen file with a progress bar, then lists it with its thumbnail and metadata', async () => {
     const page = await rig.page(DESKTOP);
     await page.goto(`${rig.server.url}/files`);
     await expect.poll(() => page.getByText('No files here yet').count()).toBe(1);
-    // Slow the upload down so its progress can be seen.
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', {
-      offline: false,
-      latency: 20,
-      downloadThroughput: -1,
-      uploadThroughput: 60 * 1024,
-    });
+    const fullSpeed = await slowUploads(page);
     await page.getByTestId('upload-input').setInputFiles(FIXTURE);
     const progress = page.getByRole('progressbar', { name: 'Uploading prusa-2cubes.gcode' });
     await expect.poll(() => progress.count()).toBe(1);
     await expect.poll(async () => Number(await progress.getAttribute('aria-valuenow'))).toBeGreaterThan(0);
-    await cdp.send('Network.emulateNetworkConditions', {
-      offline: false,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: -1,
-    });
+    await fullSpeed();
     const row = page.locator('tr[data-file="prusa-2cubes.gcode"]');
     await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(1);
     await expect.poll(() => row.locator('img').count()).toBe(1);
@@ -166,25 +173,13 @@ describe('files', () => {
     const page = await rig.page(DESKTOP);
     await page.goto(`${rig.server.url}/files`);
     await expect.poll(() => page.locator('tr[data-file]').count()).toBe(1);
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', {
-      offline: false,
-      latency: 20,
-      downloadThroughput: -1,
-      uploadThroughput: 60 * 1024,
-    });
+    const fullSpeed = await slowUploads(page);
     await dropFile(page, 'dropped.gcode', readFileSync(FIXTURE, 'utf8'));
     const progress = page.getByRole('progressbar', { name: 'Uploading dropped.gcode' });
     await expect.poll(() => progress.count()).toBe(1);
     await expect.poll(async () => Number(await progress.getAttribute('aria-valuenow'))).toBeGreaterThan(0);
     await page.screenshot({ path: screenshotPath('files-drop-1280.png') });
-    await cdp.send('Network.emulateNetworkConditions', {
-      offline: false,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: -1,
-    });
+    await fullSpeed();
     const row = page.locator('tr[data-file="dropped.gcode"]');
     await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(1);
     await expect.poll(() => row.textContent()).toContain('PrusaSlicer');
