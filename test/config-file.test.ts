@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConfigFileState, ConfigSaveResult } from '../server/api/config-file.ts';
+import type { ConfigFileState, ConfigSaveResult } from '../server/api/config-file-types.ts';
 import { RpcClient, startTestDaemon, type TestDaemon, tempDataDir } from './fixtures/daemon.ts';
 
 const ORIGINAL = '[virtual_printer]\nboot_ms = 0\n\n[server]\nhost = "127.0.0.1"\n';

@@ -18,31 +18,12 @@ import { dirname } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { type ComponentInstance, defineComponent, type Host } from '../core/component.ts';
 import { configTemplate } from '../core/config.ts';
-import { ApiError, type ConfigProblem, describeError } from '../core/errors.ts';
+import { ApiError, describeError } from '../core/errors.ts';
 import { defaultConfigFile } from '../core/paths.ts';
+import type { ConfigFileState, ConfigSaveResult } from './config-file-types.ts';
 
 /** A config file is a few kilobytes; this only stops a runaway paste. */
 export const MAX_CONFIG_BYTES = 1_048_576;
-
-export interface ConfigFileState {
-  /** The file the daemon reads at start-up: the one it runs with, or the data folder's default. */
-  filename: string;
-  /** Whether the daemon started with this file (false: it runs on built-in defaults). */
-  in_use: boolean;
-  exists: boolean;
-  /** The file as it is on disk now; empty when it does not exist. */
-  text: string;
-  /** A valid starting file listing every key, offered when there is no file yet. */
-  template: string | null;
-  /** The file on disk differs from what the daemon started with, so a restart would change something. */
-  restart_pending: boolean;
-  /** Whether server.restart can restart this daemon. */
-  can_restart: boolean;
-}
-
-export type ConfigSaveResult =
-  | { saved: false; filename: string; problems: ConfigProblem[] }
-  | { saved: true; filename: string; backup: string | null; dry_run: boolean; can_restart: boolean };
 
 /** The file to edit; from the running daemon, never from a client. */
 function targetFile(host: Host): string {

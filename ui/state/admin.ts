@@ -1,6 +1,7 @@
 // What only an admin manages: users (access.*), the API key, and the config file (server.config.*).
 // Loaded by the settings page alone, so it is not part of first paint.
 import { signal } from '@preact/signals';
+import type { ConfigFileState, ConfigSaveResult } from '../../server/api/config-file-types.ts';
 import { rpc } from '../api/session.ts';
 import type { Role } from './auth.ts';
 
@@ -48,26 +49,7 @@ export async function regenerateApiKey(): Promise<void> {
   apiKey.value = await rpc.call<string>('access.post_api_key');
 }
 
-/** One problem the daemon's validator found, where it is known. */
-export interface ConfigProblem {
-  message: string;
-  line?: number;
-  column?: number;
-}
-
-export interface ConfigFileState {
-  filename: string;
-  in_use: boolean;
-  exists: boolean;
-  text: string;
-  template: string | null;
-  restart_pending: boolean;
-  can_restart: boolean;
-}
-
-export type ConfigSaveResult =
-  | { saved: false; filename: string; problems: ConfigProblem[] }
-  | { saved: true; filename: string; backup: string | null; dry_run: boolean; can_restart: boolean };
+export type { ConfigFileState, ConfigProblem, ConfigSaveResult } from '../../server/api/config-file-types.ts';
 
 export function loadConfigFile(): Promise<ConfigFileState> {
   return rpc.query<ConfigFileState>('server.config.file');
