@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Kind, type TObject, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { parse, stringify, TomlError } from 'smol-toml';
+import { parse, TomlError } from 'smol-toml';
 import { ConfigError, type ConfigProblem } from './errors.ts';
+import { type TomlValue, tomlKey, tomlValue } from './toml-line.ts';
 
 export type RawTable = Record<string, unknown>;
 
@@ -223,26 +224,17 @@ export function configTemplate(schemas: ConfigSchemas, optIn: ReadonlySet<string
     for (const [key, keySchema] of Object.entries(schema.properties)) {
       const { description, default: fallback } = keySchema as TSchema;
       if (typeof description === 'string') lines.push(`# ${description.replace(/\n/g, '\n# ')}`);
-      if (fallback !== undefined) lines.push(`${off ? '#' : '# '}${key} = ${inlineToml(fallback)}`);
+      if (fallback !== undefined)
+        lines.push(`${off ? '#' : '# '}${key} = ${tomlValue(fallback as TomlValue)}`);
     }
   }
   return `${lines.join('\n')}\n`;
 }
 
-/** A value as TOML on one line: a table default must stay a `key = { … }`, not open a `[key]` table. */
-function inlineToml(value: unknown): string {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    const entries = Object.entries(value).map(([k, v]) => `${tableHeading(k)} = ${inlineToml(v)}`);
-    return entries.length ? `{ ${entries.join(', ')} }` : '{}';
-  }
-  return stringify({ v: value }).trim().slice('v = '.length);
-}
-
 /** `gcode_macro PAUSE` needs quotes in a heading; `plugins.bed_light` is two keys. */
 function tableHeading(table: string): string {
-  const quote = (key: string) => (/^[A-Za-z0-9_-]+$/.test(key) ? key : JSON.stringify(key));
-  if (table.startsWith('plugins.')) return `plugins.${quote(table.slice('plugins.'.length))}`;
-  return quote(table);
+  if (table.startsWith('plugins.')) return `plugins.${tomlKey(table.slice('plugins.'.length))}`;
+  return tomlKey(table);
 }
 
 /** Says in words what a schema accepts, e.g. "must be an integer from 1 to 65535". */

@@ -2,6 +2,7 @@
 // Loaded by the settings page alone, so it is not part of first paint.
 import { signal } from '@preact/signals';
 import type { ConfigFileState, ConfigSaveResult } from '../../server/api/config-file-types.ts';
+import { type TomlValue, tomlKey, tomlValue } from '../../server/core/toml-line.ts';
 import { rpc } from '../api/session.ts';
 import type { Role } from './auth.ts';
 
@@ -62,21 +63,6 @@ export async function saveConfigFile(text: string, dryRun = false): Promise<Conf
   const result = await rpc.call<ConfigSaveResult>('server.config.save', { text, dry_run: dryRun });
   if (result.saved && !dryRun) configFileSaves.value++;
   return result;
-}
-
-type TomlValue = string | number | boolean | TomlValue[] | { [key: string]: TomlValue };
-
-/** A value on one line of TOML (JSON's string escapes are valid TOML basic strings). */
-export function tomlValue(value: TomlValue): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (Array.isArray(value)) return `[${value.map(tomlValue).join(', ')}]`;
-  const entries = Object.entries(value).map(([k, v]) => `${tomlKey(k)} = ${tomlValue(v)}`);
-  return entries.length ? `{ ${entries.join(', ')} }` : '{}';
-}
-
-function tomlKey(key: string): string {
-  return /^[A-Za-z0-9_-]+$/.test(key) ? key : JSON.stringify(key);
 }
 
 /**
