@@ -21,6 +21,8 @@ export class RpcError extends Error {
 export const NOT_CONNECTED = -1;
 export const CONNECTION_LOST = -2;
 export const TIMED_OUT = -3;
+/** JSON-RPC's "no such method": the daemon runs without that component. */
+export const METHOD_NOT_FOUND = -32601;
 
 export interface CallOptions {
   /** Safe to send again: waits for a connection and is resent after a reconnect. */

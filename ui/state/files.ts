@@ -1,7 +1,7 @@
 // The G-code file browser's state: one folder's listing, file metadata (cached per file) and uploads.
 import { type Signal, signal } from '@preact/signals';
 import { uploadFile } from '../api/http.ts';
-import { RpcError } from '../api/rpc.ts';
+import { METHOD_NOT_FOUND, RpcError } from '../api/rpc.ts';
 import { onConnected, onNotification, rpc } from '../api/session.ts';
 import { errorText, toast } from './toasts.ts';
 
@@ -62,8 +62,6 @@ export const listingError = signal('');
 export const listingLoading = signal(false);
 /** False when this daemon has no file manager (server.files.* answer "method not found"). */
 export const filesAvailable = signal(true);
-
-const METHOD_NOT_FOUND = -32601;
 
 export async function loadDirectory(path = currentDir.value): Promise<void> {
   listingLoading.value = true;

@@ -2,7 +2,7 @@
 // change notifications; statistics are computed from the history list.
 import { computed, signal } from '@preact/signals';
 import type { AnalyticsSummary } from '../../server/jobs/analytics.ts';
-import { RpcError } from '../api/rpc.ts';
+import { METHOD_NOT_FOUND, RpcError } from '../api/rpc.ts';
 import { onConnected, onNotification, rpc } from '../api/session.ts';
 import { errorText } from './toasts.ts';
 
@@ -47,8 +47,6 @@ export interface HistoryTotals {
   longest_job: number;
   longest_print: number;
 }
-
-const METHOD_NOT_FOUND = -32601;
 
 export const queue = signal<QueueStatus | null>(null);
 export const queueError = signal('');

@@ -2,7 +2,7 @@
 // file's [mqtt] table through server.config.save, so the daemon's validator checks it like any edit.
 import { useSignal } from '@preact/signals';
 import { useEffect, useId } from 'preact/hooks';
-import { RpcError } from '../../api/rpc.ts';
+import { METHOD_NOT_FOUND, RpcError } from '../../api/rpc.ts';
 import { onConnected, rpc } from '../../api/session.ts';
 import { loadConfigFile, saveConfigFile, withTable } from '../../state/admin.ts';
 import { errorText, toast } from '../../state/toasts.ts';
@@ -30,7 +30,6 @@ interface Draft {
   enable_home_assistant: boolean;
 }
 
-const METHOD_NOT_FOUND = -32601;
 const POLL_MS = 5000;
 
 function draftFrom(table: MqttTable | undefined): Draft {
