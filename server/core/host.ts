@@ -87,7 +87,14 @@ export class Kernel {
       checkConfigText: async (text, file) => {
         try {
           if (this.options.checkConfigText) await this.options.checkConfigText(text, file);
-          else validateConfig(parseConfigText(text, file), this.schemas);
+          else {
+            const candidate = parseConfigText(text, file);
+            const tables = validateConfig(candidate, this.schemas);
+            checkComponentConfigs(this.options.definitions, tables, candidate, {
+              configDir: this.options.paths.config,
+              configFile: file,
+            });
+          }
           return [];
         } catch (error) {
           if (error instanceof ConfigError) return error.located;
