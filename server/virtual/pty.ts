@@ -218,6 +218,9 @@ export async function startPtyPrinter(options: PtyPrinterOptions = {}): Promise<
 
   const deactivate = async (pty: SocatPty): Promise<void> => {
     if (active !== pty) return;
+    // Point the link at the spare first: a host that reconnects as soon as it sees the close must not
+    // find the link still naming the pty that just went away.
+    if (standby) await pointLinkAt(standby.ptsPath);
     active = null;
     pendingOut = [];
     await pty.stop();
